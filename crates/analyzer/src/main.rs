@@ -1,0 +1,57 @@
+//! `analyzer`: the command-line face of image-factory's libraries (SPEC §10).
+//!
+//! Wiring only: each subcommand parses its arguments, calls a library and renders the result.
+//! Exit status: 0 success, 1 the command ran but found errors, 2 usage or configuration error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod base_images;
+mod output;
+mod parse_ref;
+mod validate;
+
+/// Discover base images, validate enrolment and keep image-factory's state.
+#[derive(Parser)]
+#[command(version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: output::Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse image references like distribution/reference's ParseNormalizedNamed.
+    ParseRef(parse_ref::Args),
+    /// Validate images.yaml and factory.yaml of a factory dir, reporting every problem.
+    Validate(validate::Args),
+    /// List the base images of a Dockerfile as `docker buildx build` would resolve them.
+    BaseImages(base_images::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout with exit 0 and usage errors with exit 2.
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    output::init_logging(&cli.global);
+    let result = match cli.command {
+        Command::ParseRef(args) => parse_ref::run(args, &cli.global),
+        Command::Validate(args) => validate::run(args, &cli.global),
+        Command::BaseImages(args) => base_images::run(args, &cli.global),
+    };
+    match result {
+        Ok(outcome) => outcome.into(),
+        Err(err) => {
+            output::report_fatal(&err);
+            ExitCode::from(2)
+        }
+    }
+}

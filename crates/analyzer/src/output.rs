@@ -1,0 +1,98 @@
+//! Options and helpers shared by every subcommand: output format, verbosity, logging, exit codes.
+
+use std::io::IsTerminal;
+
+use clap::{Args, ValueEnum};
+
+/// How a command's result is written to stdout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// Machine-readable JSON (the contracts of SPEC §10).
+    Json,
+}
+
+/// How log lines are written to stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Compact text.
+    #[default]
+    Text,
+    /// One JSON object per line, for Jobs.
+    Json,
+}
+
+/// Options every subcommand accepts.
+#[derive(Args, Debug)]
+pub struct Global {
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t)]
+    pub format: Format,
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t)]
+    pub log_format: LogFormat,
+}
+
+/// The outcome of a command that ran: success, or ran but found errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: the command ran but found errors (bad Dockerfile, invalid reference, ...).
+    Findings,
+    /// Exit 2: usage or configuration error; nothing was written.
+    ConfigError,
+}
+
+impl From<Outcome> for std::process::ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        std::process::ExitCode::from(match outcome {
+            Outcome::Success => 0,
+            Outcome::Findings => 1,
+            Outcome::ConfigError => 2,
+        })
+    }
+}
+
+/// Whether stderr is a terminal (colours and progress bars only then).
+pub fn stderr_is_tty() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Sets up `tracing` on stderr according to the global options.
+pub fn init_logging(global: &Global) {
+    let level = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IMAGE_FACTORY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match global.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_ansi(stderr_is_tty()).compact().try_init(),
+    };
+}
+
+/// Reports an error that stopped a command before it could do its job.
+#[allow(clippy::print_stderr)] // a binary reports to its user
+pub fn report_fatal(err: &anyhow::Error) {
+    eprintln!("error: {err:#}");
+}

@@ -1,0 +1,1 @@
+//! Image references, parsed and normalised exactly like distribution/reference (SPEC §4).

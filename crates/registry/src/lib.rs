@@ -1,0 +1,1 @@
+//! The OCI registry client (SPEC §9), on `oci-client`.

@@ -1,0 +1,48 @@
+//! `cargo xtask`: the project's development tasks (SPEC §10).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod fuzz;
+mod pipeline;
+mod schema;
+mod util;
+
+/// image-factory development tasks.
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole job on a factory dir (default: the bundled example).
+    Pipeline(pipeline::Args),
+    /// Write the JSON Schemas of images.yaml and factory.yaml to docs/schema/ (`--check`: fail on drift).
+    Schema(schema::Args),
+    /// Run the benchmarks and print the SPEC §12 table.
+    Bench(bench::Args),
+    /// Short smoke run of the fuzz targets (not part of CI).
+    Fuzz(fuzz::Args),
+}
+
+#[allow(clippy::print_stderr)] // a binary reports to its user
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Pipeline(args) => pipeline::run(args),
+        Command::Schema(args) => schema::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
