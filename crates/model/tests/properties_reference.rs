@@ -1,0 +1,124 @@
+//! Property tests for image references and names (SPEC §11 #6, #19; §7.3).
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use image_factory_model::names::{self, BaseIds, MAX_ID_LEN, MAX_LABEL_LEN, is_dns1123_label};
+use image_factory_model::reference::ImageRef;
+use proptest::prelude::*;
+
+fn domain() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        Just(None),
+        Just(Some("docker.io".to_owned())),
+        Just(Some("localhost".to_owned())),
+        Just(Some("[fc00::1]:5000".to_owned())),
+        ("[a-z0-9]{1,8}(\\.[a-z0-9]{1,8}){1,2}", proptest::option::of(1u16..65535)).prop_map(
+            |(host, port)| Some(match port {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        ),
+    ]
+}
+
+fn path() -> impl Strategy<Value = String> {
+    prop::collection::vec("[a-z0-9]{1,6}([._-][a-z0-9]{1,6}){0,2}", 1..4).prop_map(|c| c.join("/"))
+}
+
+fn reference_text() -> impl Strategy<Value = String> {
+    (
+        domain(),
+        path(),
+        proptest::option::of("[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}"),
+        proptest::option::of("[a-f0-9]{64}"),
+    )
+        .prop_map(|(domain, path, tag, digest)| {
+            // Without a domain, a first component with `.` would be read as a host: give it one.
+            let first_looks_like_host = path.split('/').next().is_some_and(|c| c.contains('.'));
+            let domain = match domain {
+                None if first_looks_like_host && path.contains('/') => Some("docker.io".to_owned()),
+                other => other,
+            };
+            let mut s = domain.map_or(path.clone(), |d| format!("{d}/{path}"));
+            if let Some(tag) = tag {
+                s = format!("{s}:{tag}");
+            }
+            if let Some(hex) = digest {
+                s = format!("{s}@sha256:{hex}");
+            }
+            s
+        })
+}
+
+proptest! {
+    /// SPEC §11 #6: parse → format → parse is the identity, in both written forms.
+    #[test]
+    fn format_then_parse_is_identity(text in reference_text()) {
+        let parsed = ImageRef::parse_normalized(&text).unwrap();
+        prop_assert_eq!(&ImageRef::parse_normalized(&parsed.canonical()).unwrap(), &parsed);
+        // Like upstream, the familiar form of a Docker Hub namespace that looks like a host
+        // (`docker.io/0.0/a` → `0.0/a`) reads back as a registry; Docker Hub has no such namespaces.
+        let hub_namespace_like_host = parsed.domain() == "docker.io"
+            && parsed.path().split('/').next().is_some_and(|c| c.contains('.'));
+        if !hub_namespace_like_host {
+            prop_assert_eq!(&ImageRef::parse_normalized(&parsed.familiar()).unwrap(), &parsed);
+        }
+        prop_assert_eq!(&parsed.to_string().parse::<ImageRef>().unwrap(), &parsed);
+    }
+
+    /// Any text either fails cleanly or parses to a reference that round-trips.
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,80}") {
+        if let Ok(parsed) = ImageRef::parse_normalized(&text) {
+            prop_assert_eq!(ImageRef::parse_normalized(&parsed.canonical()).unwrap(), parsed);
+        }
+    }
+
+    /// SPEC §7.3: ids are DNS-1123 labels ≤ 40 and distinct references never share one.
+    #[test]
+    fn distinct_references_never_share_an_id(texts in prop::collection::vec(reference_text(), 1..40)) {
+        let mut ids = BaseIds::new();
+        let mut owner: BTreeMap<String, String> = BTreeMap::new();
+        for text in &texts {
+            let reference = ImageRef::parse_normalized(text).unwrap();
+            let id = ids.assign(&reference);
+            prop_assert!(is_dns1123_label(&id, MAX_ID_LEN), "{id:?}");
+            let canonical = reference.canonical();
+            let previous = owner.entry(id.clone()).or_insert_with(|| canonical.clone());
+            prop_assert_eq!(&*previous, &canonical, "id {} shared", id);
+        }
+    }
+
+    /// SPEC §11 #19: every generated Kubernetes name is a DNS-1123 label ≤ 63, whatever the input.
+    #[test]
+    fn every_generated_name_is_a_label(name in "\\PC{0,120}", id in "\\PC{0,120}", hours in any::<u64>(), n in any::<usize>()) {
+        for generated in [
+            names::image_warehouse(&name),
+            names::base_warehouse(&id),
+            names::analyze_stage(&name),
+            names::soak_stage(&id, hours),
+            names::rebuild_stage(&name),
+            names::update_stage(&name, n),
+            names::label(&[&name, &id]),
+        ] {
+            prop_assert!(is_dns1123_label(&generated, MAX_LABEL_LEN), "{generated:?}");
+        }
+    }
+}
+
+/// Colliding plain ids: `a-b:c` and `a:b-c` both slug to `a-b-c`.
+#[test]
+fn id_collisions_are_resolved_deterministically() {
+    let refs = ["a-b:c", "a:b-c", "a/b:c"].map(|s| ImageRef::parse_normalized(s).unwrap());
+    let run = || {
+        let mut ids = BaseIds::new();
+        refs.iter().map(|r| ids.assign(r)).collect::<Vec<_>>()
+    };
+    let first = run();
+    assert_eq!(first, run());
+    assert_eq!(first.len(), 3);
+    assert!(first.iter().all(|id| id.starts_with("a-b-c")));
+    let unique: std::collections::BTreeSet<_> = first.iter().collect();
+    assert_eq!(unique.len(), 3);
+}
