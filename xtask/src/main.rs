@@ -8,6 +8,7 @@ mod bench;
 mod fuzz;
 mod pipeline;
 mod schema;
+mod test;
 mod util;
 
 /// image-factory development tasks.
@@ -27,6 +28,8 @@ enum Command {
     Bench(bench::Args),
     /// Short smoke run of the fuzz targets (not part of CI).
     Fuzz(fuzz::Args),
+    /// The whole test suite (what the README and CI run).
+    Test(test::Args),
 }
 
 #[allow(clippy::print_stderr)] // a binary reports to its user
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Fuzz(args) => fuzz::run(args),
+        Command::Test(args) => test::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
