@@ -23,7 +23,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             shared.display()
         );
     }
-    util::run(util::cargo().args(["test", "--workspace", "--locked"]).args(&args.cargo_args))?;
+    util::run(
+        util::cargo()
+            .args(["test", "--workspace", "--locked"])
+            .args(&args.cargo_args),
+    )?;
     util::run(util::cargo().args(["xtask", "pipeline"]))?;
     Ok(())
 }

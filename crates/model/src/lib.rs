@@ -5,4 +5,12 @@
 //! This crate is pure: it reads no files and prints nothing. Callers hand it text and a file name and
 //! get typed values or a list of [`diagnostic::Diagnostic`]s back.
 
+pub mod config;
+pub mod diagnostic;
+pub mod duration;
+pub mod enrollment;
+pub mod names;
 pub mod reference;
+pub mod settings;
+pub mod suggest;
+pub mod yaml;

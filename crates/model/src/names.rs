@@ -82,7 +82,11 @@ pub fn base_id(reference: &ImageRef) -> String {
     if plain.len() <= MAX_ID_LEN && !plain.is_empty() {
         return plain;
     }
-    hashed(&plain, HASHED_PREFIX_LEN, &short_hash(&reference.canonical(), HASH_LEN))
+    hashed(
+        &plain,
+        HASHED_PREFIX_LEN,
+        &short_hash(&reference.canonical(), HASH_LEN),
+    )
 }
 
 /// Assigns base-image ids so that they are stable and never shared by two references.
@@ -137,7 +141,9 @@ impl BaseIds {
             return Ok(());
         }
         self.by_id.insert(id.to_owned(), canonical.clone());
-        self.by_reference.entry(canonical).or_insert_with(|| id.to_owned());
+        self.by_reference
+            .entry(canonical)
+            .or_insert_with(|| id.to_owned());
         Ok(())
     }
 
@@ -224,7 +230,10 @@ mod tests {
 
     #[test]
     fn spec_examples() {
-        assert_eq!(base_id(&r("node:22-bookworm-slim")), "node-22-bookworm-slim");
+        assert_eq!(
+            base_id(&r("node:22-bookworm-slim")),
+            "node-22-bookworm-slim"
+        );
         let playwright = base_id(&r("mcr.microsoft.com/playwright:v1.40.0-focal"));
         assert_eq!(playwright.len(), 40);
         assert!(playwright.starts_with("mcr-microsoft-com-playwright-v1-"));

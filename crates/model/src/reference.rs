@@ -113,7 +113,9 @@ impl ImageRef {
             return Err(ReferenceError::HexIdentifier(s.to_owned()));
         }
         let (domain, remainder) = split_docker_domain(s);
-        let remote = remainder.split_once(':').map_or(remainder.as_str(), |(r, _)| r);
+        let remote = remainder
+            .split_once(':')
+            .map_or(remainder.as_str(), |(r, _)| r);
         if remote.to_lowercase() != remote {
             return Err(ReferenceError::RepositoryUppercase(remote.to_owned()));
         }
@@ -236,7 +238,12 @@ impl ImageRef {
 /// `splitDockerDomain`: decides whether the first path component is a registry host.
 fn split_docker_domain(name: &str) -> (String, String) {
     let (domain, remote) = match name.split_once('/') {
-        None => return (DEFAULT_DOMAIN.to_owned(), format!("{OFFICIAL_REPO_PREFIX}{name}")),
+        None => {
+            return (
+                DEFAULT_DOMAIN.to_owned(),
+                format!("{OFFICIAL_REPO_PREFIX}{name}"),
+            );
+        }
         Some((maybe_domain, maybe_remote)) => {
             if maybe_domain == "localhost"
                 || maybe_domain.contains(['.', ':'])
@@ -313,7 +320,10 @@ fn validate_digest(s: &str) -> Result<&str, ReferenceError> {
     if encoded.len() != 64 {
         return Err(ReferenceError::DigestLength);
     }
-    if !encoded.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if !encoded
+        .bytes()
+        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return Err(ReferenceError::DigestFormat);
     }
     Ok(s)

@@ -13,12 +13,14 @@ fn domain() -> impl Strategy<Value = Option<String>> {
         Just(Some("docker.io".to_owned())),
         Just(Some("localhost".to_owned())),
         Just(Some("[fc00::1]:5000".to_owned())),
-        ("[a-z0-9]{1,8}(\\.[a-z0-9]{1,8}){1,2}", proptest::option::of(1u16..65535)).prop_map(
-            |(host, port)| Some(match port {
+        (
+            "[a-z0-9]{1,8}(\\.[a-z0-9]{1,8}){1,2}",
+            proptest::option::of(1u16..65535)
+        )
+            .prop_map(|(host, port)| Some(match port {
                 Some(port) => format!("{host}:{port}"),
                 None => host,
-            })
-        ),
+            })),
     ]
 }
 

@@ -1,5 +1,10 @@
 //! distribution/reference's own test tables (`../shared/corpus/image-refs/`) against our parser.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 use std::path::PathBuf;
 
@@ -52,7 +57,11 @@ fn agrees_with_every_row_of_normalized_flat() {
     let Some(dir) = corpus_dir() else { return };
     let text = std::fs::read_to_string(dir.join("image-refs/normalized-flat.yaml")).unwrap();
     let rows: Vec<FlatRow> = serde_saphyr::from_str(&text).unwrap();
-    assert!(rows.len() >= 278, "expected the whole table, got {} rows", rows.len());
+    assert!(
+        rows.len() >= 278,
+        "expected the whole table, got {} rows",
+        rows.len()
+    );
     let mut failures = Vec::new();
     for row in &rows {
         let got = ImageRef::parse_normalized(&row.input);
@@ -140,18 +149,25 @@ fn stated_parse_normalized_named_results_hold() {
                         (s.familiar_name, r.familiar_name()),
                     ];
                     for (stated, ours) in pairs {
-                        if let Some(stated) = stated {
-                            if stated != ours {
-                                failures.push(format!("{}: {input:?} stated {stated:?}, ours {ours:?}", case.id));
-                            }
+                        if let Some(stated) = stated.filter(|stated| *stated != ours) {
+                            failures.push(format!(
+                                "{}: {input:?} stated {stated:?}, ours {ours:?}",
+                                case.id
+                            ));
                         }
                     }
                 }
             }
             (Err(_), false) => {}
-            (got, valid) => failures.push(format!("{}: {input:?} valid={valid}, ours {got:?}", case.id)),
+            (got, valid) => failures.push(format!(
+                "{}: {input:?} valid={valid}, ours {got:?}",
+                case.id
+            )),
         }
     }
-    assert!(checked >= 121, "only {checked} ParseNormalizedNamed cases found");
+    assert!(
+        checked >= 121,
+        "only {checked} ParseNormalizedNamed cases found"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 /// Strings that a YAML 1.1 reader takes for booleans, numbers or null when written plain.
 const AMBIGUOUS: &[&str] = &[
-    "on", "off", "yes", "no", "y", "n", "true", "false", "ON", "Yes", "null", "~", "1.10", "0", "010",
-    "1e3", "0x1F", ".inf", "", "7d: x", "- a", "#c",
+    "on", "off", "yes", "no", "y", "n", "true", "false", "ON", "Yes", "null", "~", "1.10", "0",
+    "010", "1e3", "0x1F", ".inf", "", "7d: x", "- a", "#c",
 ];
 
 #[test]

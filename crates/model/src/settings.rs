@@ -1,0 +1,437 @@
+//! `factory.yaml`: optional settings of a factory dir (SPEC §6.2). Every key has a default, so an
+//! absent file and an empty file both mean [`Settings::default()`].
+//!
+//! The typed values here are the *effective* settings: defaults are filled in while decoding.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Decoder, Fields, is_dns_label};
+use crate::diagnostic::Diagnostic;
+use crate::duration::Duration;
+use crate::enrollment::Priority;
+use crate::yaml::{self, Node, Value};
+
+/// The analyzer image used by the analysis Job when `analyzer.image` is not set.
+pub const DEFAULT_ANALYZER_IMAGE: &str =
+    concat!("ghcr.io/image-factory/analyzer:", env!("CARGO_PKG_VERSION"));
+
+/// `factory.yaml`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[schemars(title = "image-factory factory.yaml")]
+pub struct Settings {
+    /// Kargo project, also the namespace of every generated object (DNS-1123 label ≤ 63).
+    pub project: String,
+    /// Where the analysis Job commits state.
+    pub state_repo: StateRepo,
+    /// The analyzer container run by the analysis Job.
+    pub analyzer: AnalyzerSettings,
+    /// Names of Kubernetes Secrets (never their values).
+    pub secrets: Secrets,
+    /// Defaults for `images.yaml` entries.
+    pub defaults: Defaults,
+    /// How often registries and sources are polled.
+    pub monitoring: Monitoring,
+    /// Rebuild coordination.
+    pub coordination: Coordination,
+    /// Backstage catalog output.
+    pub backstage: Backstage,
+    /// Notifications.
+    pub notifications: Notifications,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            project: "image-factory".to_owned(),
+            state_repo: StateRepo::default(),
+            analyzer: AnalyzerSettings::default(),
+            secrets: Secrets::default(),
+            defaults: Defaults::default(),
+            monitoring: Monitoring::default(),
+            coordination: Coordination::default(),
+            backstage: Backstage::default(),
+            notifications: Notifications::default(),
+        }
+    }
+}
+
+/// `stateRepo`: the git repository holding the factory dir.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct StateRepo {
+    /// Clone URL (`https://github.com/acme/platform.git`); none: the analysis Job cannot commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Branch the Job commits to.
+    pub branch: String,
+    /// Path of the factory dir inside the repository.
+    pub path: String,
+}
+
+impl Default for StateRepo {
+    fn default() -> Self {
+        Self {
+            url: None,
+            branch: "main".to_owned(),
+            path: "image-factory".to_owned(),
+        }
+    }
+}
+
+/// `analyzer`: the container the analysis Job runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct AnalyzerSettings {
+    /// Image reference of the analyzer.
+    pub image: String,
+    /// Name of an image pull Secret, when the image is private.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_secret: Option<String>,
+}
+
+impl Default for AnalyzerSettings {
+    fn default() -> Self {
+        Self {
+            image: DEFAULT_ANALYZER_IMAGE.to_owned(),
+            pull_secret: None,
+        }
+    }
+}
+
+/// `secrets`: names of Secrets in the project namespace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Secrets {
+    /// Secret with a GitHub token (key `token`) for workflow dispatches.
+    pub github_token: String,
+    /// Secret with a GitLab trigger token (key `token`).
+    pub gitlab_token: String,
+    /// Secret with git credentials used to push state and updates.
+    pub git_credentials: String,
+}
+
+impl Default for Secrets {
+    fn default() -> Self {
+        Self {
+            github_token: "github-token".to_owned(),
+            gitlab_token: "gitlab-token".to_owned(),
+            git_credentials: "git-credentials".to_owned(),
+        }
+    }
+}
+
+/// `defaults`: values for `images.yaml` entries that do not set them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Defaults {
+    /// Registry host of built images.
+    pub registry: String,
+    /// Rebuild delay.
+    pub rebuild_delay: Duration,
+    /// Whether rebuilds are triggered without a human.
+    pub auto_rebuild: bool,
+    /// Rebuild priority.
+    pub priority: Priority,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            registry: "ghcr.io".to_owned(),
+            rebuild_delay: Duration::from_days(7),
+            auto_rebuild: true,
+            priority: Priority::Normal,
+        }
+    }
+}
+
+/// `monitoring`: polling intervals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Monitoring {
+    /// How often base images are checked (public registries are never polled more often).
+    pub base_interval: Duration,
+    /// How often managed images and their sources are checked.
+    pub managed_interval: Duration,
+    /// Spread the checks of one registry over time.
+    pub stagger: bool,
+}
+
+impl Default for Monitoring {
+    fn default() -> Self {
+        Self {
+            base_interval: Duration::from_hours(24),
+            managed_interval: Duration::from_minutes(5),
+            stagger: true,
+        }
+    }
+}
+
+/// `coordination`: how rebuilds are grouped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Coordination {
+    /// At most one rebuild per image within this window; base updates inside it are coalesced.
+    pub window: Duration,
+}
+
+impl Default for Coordination {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_minutes(30),
+        }
+    }
+}
+
+/// `backstage`: Backstage catalog entities.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Backstage {
+    /// Emit catalog entities.
+    pub enabled: bool,
+    /// Namespace of the ConfigMaps holding the entities (default: the project namespace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Label put on those ConfigMaps so Backstage can discover them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// `notifications`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Notifications {
+    /// Name of a Secret holding the webhook URL notified of emergency rebuilds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_url_secret: Option<String>,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "project",
+    "stateRepo",
+    "analyzer",
+    "secrets",
+    "defaults",
+    "monitoring",
+    "coordination",
+    "backstage",
+    "notifications",
+];
+
+/// Parses and checks `factory.yaml`. Returns the settings when there is no error (warnings
+/// allowed), and every diagnostic found. `file` is the name used in diagnostics.
+pub fn parse(text: &str, file: &str) -> (Option<Settings>, Vec<Diagnostic>) {
+    let mut d = Decoder::new(file, text);
+    let root = match yaml::parse(text) {
+        Ok(root) => root,
+        Err(err) => {
+            d.error(err.pos, format!("invalid YAML: {}", err.message));
+            return (None, d.diagnostics);
+        }
+    };
+    let settings = decode(&mut d, &root);
+    let ok = !d.has_errors();
+    (settings.filter(|_| ok), d.diagnostics)
+}
+
+fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
+    if root.value == Value::Null {
+        return Some(Settings::default());
+    }
+    let f = d.fields(root, "factory.yaml", TOP_KEYS)?;
+    let mut s = Settings::default();
+    if let Some(project) = d.string(&f, "project", "factory.yaml")
+        && let Some(node) = f.get("project")
+    {
+        if is_dns_label(&project, 63) {
+            s.project = project;
+        } else {
+            d.error_hint(
+                    node.pos,
+                    format!("`project`: `{project}` is not a DNS-1123 label of at most 63 characters"),
+                    "use lower-case letters, digits and `-`, starting and ending with a letter or digit",
+                );
+        }
+    }
+    if let Some(node) = f.get("stateRepo")
+        && let Some(g) = d.fields(node, "stateRepo", &["url", "branch", "path"])
+    {
+        s.state_repo.url = safe_string(d, &g, "url", "stateRepo");
+        if let Some(v) = safe_string(d, &g, "branch", "stateRepo") {
+            s.state_repo.branch = v;
+        }
+        if let Some(v) = safe_string(d, &g, "path", "stateRepo") {
+            s.state_repo.path = v;
+        }
+    }
+    if let Some(node) = f.get("analyzer")
+        && let Some(g) = d.fields(node, "analyzer", &["image", "pullSecret"])
+    {
+        if let (Some(image), Some(n)) = (safe_string(d, &g, "image", "analyzer"), g.get("image")) {
+            match crate::reference::ImageRef::parse_normalized(&image) {
+                Ok(_) => s.analyzer.image = image,
+                Err(err) => d.error(
+                    n.pos,
+                    format!("analyzer: `image`: invalid image reference `{image}`: {err}"),
+                ),
+            }
+        }
+        s.analyzer.pull_secret = secret_name(d, &g, "pullSecret", "analyzer");
+    }
+    if let Some(node) = f.get("secrets")
+        && let Some(g) = d.fields(
+            node,
+            "secrets",
+            &["githubToken", "gitlabToken", "gitCredentials"],
+        )
+    {
+        if let Some(v) = secret_name(d, &g, "githubToken", "secrets") {
+            s.secrets.github_token = v;
+        }
+        if let Some(v) = secret_name(d, &g, "gitlabToken", "secrets") {
+            s.secrets.gitlab_token = v;
+        }
+        if let Some(v) = secret_name(d, &g, "gitCredentials", "secrets") {
+            s.secrets.git_credentials = v;
+        }
+    }
+    if let Some(node) = f.get("defaults") {
+        let keys = ["registry", "rebuildDelay", "autoRebuild", "priority"];
+        if let Some(g) = d.fields(node, "defaults", &keys) {
+            if let (Some(registry), Some(n)) =
+                (d.string(&g, "registry", "defaults"), g.get("registry"))
+                && crate::enrollment::check_registry(d, n, &registry, "defaults: `registry`")
+            {
+                s.defaults.registry = registry;
+            }
+            if let Some(v) = d.duration(&g, "rebuildDelay", "defaults") {
+                s.defaults.rebuild_delay = v;
+            }
+            if let Some(v) = d.bool(&g, "autoRebuild", "defaults") {
+                s.defaults.auto_rebuild = v;
+            }
+            if let Some(v) = d.choice(&g, "priority", "defaults", Priority::CHOICES) {
+                s.defaults.priority = v;
+            }
+        }
+    }
+    if let Some(node) = f.get("monitoring") {
+        let keys = ["baseInterval", "managedInterval", "stagger"];
+        if let Some(g) = d.fields(node, "monitoring", &keys) {
+            for (key, slot) in [
+                ("baseInterval", &mut s.monitoring.base_interval),
+                ("managedInterval", &mut s.monitoring.managed_interval),
+            ] {
+                if let Some(v) = d.duration(&g, key, "monitoring") {
+                    if v.is_zero() {
+                        if let Some(n) = g.get(key) {
+                            d.error(
+                                n.pos,
+                                format!("monitoring: `{key}` must be greater than zero"),
+                            );
+                        }
+                    } else {
+                        *slot = v;
+                    }
+                }
+            }
+            if let Some(v) = d.bool(&g, "stagger", "monitoring") {
+                s.monitoring.stagger = v;
+            }
+        }
+    }
+    if let Some(node) = f.get("coordination")
+        && let Some(g) = d.fields(node, "coordination", &["window"])
+        && let Some(v) = d.duration(&g, "window", "coordination")
+    {
+        s.coordination.window = v;
+    }
+    if let Some(node) = f.get("backstage")
+        && let Some(g) = d.fields(node, "backstage", &["enabled", "namespace", "label"])
+    {
+        if let Some(v) = d.bool(&g, "enabled", "backstage") {
+            s.backstage.enabled = v;
+        }
+        if let (Some(ns), Some(n)) = (d.string(&g, "namespace", "backstage"), g.get("namespace")) {
+            if is_dns_label(&ns, 63) {
+                s.backstage.namespace = Some(ns);
+            } else {
+                d.error(
+                        n.pos,
+                        format!("backstage: `namespace`: `{ns}` is not a DNS-1123 label of at most 63 characters"),
+                    );
+            }
+        }
+        s.backstage.label = safe_string(d, &g, "label", "backstage");
+    }
+    if let Some(node) = f.get("notifications")
+        && let Some(g) = d.fields(node, "notifications", &["webhookUrlSecret"])
+    {
+        s.notifications.webhook_url_secret =
+            secret_name(d, &g, "webhookUrlSecret", "notifications");
+    }
+    Some(s)
+}
+
+fn safe_string(d: &mut Decoder<'_>, f: &Fields<'_>, key: &str, what: &str) -> Option<String> {
+    let value = d.string(f, key, what)?;
+    let node = f.get(key)?;
+    d.check_safe_text(node, &value, &format!("{what}: `{key}`"))
+        .then_some(value)
+}
+
+/// A Secret name: a DNS-1123 subdomain (we accept labels joined by `.`), at most 253 characters.
+fn secret_name(d: &mut Decoder<'_>, f: &Fields<'_>, key: &str, what: &str) -> Option<String> {
+    let value = d.string(f, key, what)?;
+    let node = f.get(key)?;
+    if value.len() <= 253 && value.split('.').all(|p| is_dns_label(p, 63)) {
+        Some(value)
+    } else {
+        d.error_hint(
+            node.pos,
+            format!("{what}: `{key}`: `{value}` is not a valid Secret name"),
+            "give the NAME of a Kubernetes Secret (lower-case letters, digits, `-`, `.`), never the secret value",
+        );
+        None
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_is_default() {
+        let (s, diags) = parse("", "factory.yaml");
+        assert_eq!(s.unwrap(), Settings::default());
+        assert!(diags.is_empty());
+    }
+
+    #[test]
+    fn reads_everything() {
+        let text = "project: factory\nstateRepo: {url: 'https://example.com/p.git', branch: prod, path: img}\n\
+                    monitoring: {baseInterval: 12h, managedInterval: 10m, stagger: false}\n\
+                    defaults: {registry: registry.example.com:5000, rebuildDelay: 0, priority: high}\n\
+                    coordination: {window: 1h}\n";
+        let (s, diags) = parse(text, "factory.yaml");
+        assert!(diags.is_empty(), "{diags:?}");
+        let s = s.unwrap();
+        assert_eq!(s.project, "factory");
+        assert_eq!(s.monitoring.base_interval.to_kargo(), "12h");
+        assert!(!s.monitoring.stagger);
+        assert_eq!(s.defaults.rebuild_delay, Duration::ZERO);
+        assert_eq!(s.defaults.priority, Priority::High);
+        assert_eq!(s.state_repo.branch, "prod");
+    }
+
+    #[test]
+    fn reports_all_problems() {
+        let text = "projects: x\nmonitoring:\n  baseInterval: 7\n  stagger: yes\n";
+        let (s, diags) = parse(text, "factory.yaml");
+        assert!(s.is_none());
+        assert_eq!(diags.len(), 3, "{diags:?}");
+        assert_eq!(diags[0].hint.as_deref(), Some("did you mean `project`?"));
+    }
+}
