@@ -6,8 +6,10 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod fuzz;
+mod gen_corpus;
 mod pipeline;
 mod schema;
+mod synth;
 mod test;
 mod util;
 
@@ -30,6 +32,10 @@ enum Command {
     Fuzz(fuzz::Args),
     /// The whole test suite (what the README and CI run).
     Test(test::Args),
+    /// Regenerate the example's manifests and fail on drift (what CI runs).
+    Synth(synth::Args),
+    /// Generate a realistic fleet of N images (factory dir + sources) for benchmarks.
+    GenCorpus(gen_corpus::Args),
 }
 
 #[allow(clippy::print_stderr)] // a binary reports to its user
@@ -41,6 +47,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Fuzz(args) => fuzz::run(args),
         Command::Test(args) => test::run(args),
+        Command::Synth(args) => synth::run(args),
+        Command::GenCorpus(args) => gen_corpus::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod analyze;
 mod base_images;
 mod output;
 mod parse_ref;
@@ -30,6 +31,8 @@ enum Command {
     Validate(validate::Args),
     /// List the base images of a Dockerfile as `docker buildx build` would resolve them.
     BaseImages(base_images::Args),
+    /// Analyse enrolled images' Dockerfiles and update the state files (optionally commit and push).
+    Analyze(analyze::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::ParseRef(args) => parse_ref::run(args, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::BaseImages(args) => base_images::run(args, &cli.global),
+        Command::Analyze(args) => analyze::run(args, &cli.global),
     };
     match result {
         Ok(outcome) => outcome.into(),
