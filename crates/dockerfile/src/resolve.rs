@@ -1,0 +1,523 @@
+//! The FROM/ARG/stage resolver: a port of the rules of BuildKit's `dockerfile2llb` (SPEC §5).
+
+use std::collections::{HashMap, HashSet};
+
+use model::reference::{ImageRef, ReferenceError};
+
+use crate::error::DockerfileError;
+use crate::reader::{self, Command, Instruction, parse_words};
+use crate::shell::{Env, Lexer};
+use crate::{Analysis, Diagnostic, Options, OtherRef, RefKind, Span, Stage, StageKind};
+
+/// `^[a-z][a-z0-9-_.]*$`
+fn valid_stage_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-' | '_' | '.'))
+}
+
+/// Parsed references, so a reference repeated in a file is parsed once (a file has few distinct
+/// references: a list beats hashing).
+#[derive(Default)]
+struct RefCache(Vec<(String, Result<ImageRef, ReferenceError>)>);
+
+impl RefCache {
+    fn parse(&mut self, s: &str) -> Result<ImageRef, ReferenceError> {
+        if let Some((_, r)) = self.0.iter().find(|(k, _)| k == s) {
+            return r.clone();
+        }
+        let r = ImageRef::parse_normalized(s);
+        self.0.push((s.to_owned(), r.clone()));
+        r
+    }
+}
+
+/// The global scope of `FROM` lines: meta ARGs over the predefined platform args.
+struct GlobalEnv {
+    meta: HashMap<String, String>,
+    predefined: [(&'static str, String); 11],
+}
+
+impl GlobalEnv {
+    fn lookup(&self, name: &str) -> Option<&str> {
+        self.meta.get(name).map(String::as_str).or_else(|| {
+            self.predefined
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.as_str())
+        })
+    }
+}
+
+impl Env for GlobalEnv {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.lookup(name)
+    }
+}
+
+/// A `COPY --from` / `RUN --mount from=` value waiting for all stage names to be known.
+struct Pending {
+    kind: RefKind,
+    value: String,
+    line: usize,
+    stage: usize,
+}
+
+/// Analyses a Dockerfile. Never fails: every problem is a [`Diagnostic`] in [`Analysis::errors`].
+///
+/// Invalid UTF-8 is read lossily (like BuildKit, such bytes never form a valid instruction or
+/// reference); spans are then not reported.
+pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
+    let mut out = Analysis::default();
+    if src.is_empty() {
+        out.errors.push(Diagnostic::new(1, DockerfileError::Empty));
+        return out;
+    }
+    let (text, exact) = match std::str::from_utf8(src) {
+        Ok(s) => (std::borrow::Cow::Borrowed(s), true),
+        Err(_) => (String::from_utf8_lossy(src), false),
+    };
+    let parsed = reader::read(&text);
+    out.errors = parsed.errors;
+    let lexer = Lexer::new(parsed.escape);
+    let mut refs = RefCache::default();
+
+    for d in &parsed.directives {
+        if d.name == "syntax"
+            && let Ok(r) = refs.parse(&d.value)
+        {
+            out.other_refs.push(OtherRef {
+                kind: RefKind::Syntax,
+                image: d.value.clone(),
+                reference: r,
+                line: d.line,
+                stage: None,
+            });
+        }
+    }
+
+    // The global scope: predefined platform args (overridable by build args), then meta ARGs.
+    let mut global = GlobalEnv {
+        meta: HashMap::new(),
+        predefined: opts.platform.predefined_args().map(|(k, v)| {
+            let v = opts.build_args.get(k).cloned().unwrap_or(v);
+            (k, v)
+        }),
+    };
+    let target_platform = opts.platform.to_string();
+
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    // Per stage: its ARG and ENV instructions, replayed only when a `--from` value needs expanding.
+    let mut decls: Vec<Vec<&Instruction<'_>>> = Vec::new();
+    let mut raw_pending: Vec<(RefKind, String, usize, usize, usize)> = Vec::new();
+    let mut reported_no_stage = false;
+
+    for inst in &parsed.instructions {
+        if inst.bad {
+            continue;
+        }
+        match inst.command {
+            Command::From => {
+                let stage = from_stage(
+                    inst,
+                    out.stages.len(),
+                    &lexer,
+                    &global,
+                    &by_name,
+                    &target_platform,
+                    exact,
+                    &mut refs,
+                );
+                let st = match stage {
+                    Ok(st) => st,
+                    Err((st, err)) => {
+                        out.errors.push(Diagnostic {
+                            line: inst.line,
+                            stage: Some(st.index),
+                            error: err,
+                        });
+                        st
+                    }
+                };
+                if let Some(n) = &st.name {
+                    by_name.insert(n.clone(), st.index);
+                }
+                out.stages.push(st);
+                decls.push(Vec::new());
+            }
+            Command::Arg if out.stages.is_empty() => {
+                for word in parse_words(inst.args(), parsed.escape) {
+                    let (key, default) = match word.split_once('=') {
+                        Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+                        None => (word, None),
+                    };
+                    let value = if let Some(v) = opts.build_args.get(&key) {
+                        Some(v.clone())
+                    } else if let Some(d) = default {
+                        match lexer.process_word(&d, &global) {
+                            Ok(v) => Some(v),
+                            Err(source) => {
+                                out.errors.push(Diagnostic::new(
+                                    inst.line,
+                                    DockerfileError::MetaArg {
+                                        name: key.clone(),
+                                        source,
+                                    },
+                                ));
+                                None
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    if let Some(v) = value {
+                        global.meta.insert(key, v);
+                    }
+                }
+            }
+            Command::Unknown => {}
+            _ if out.stages.is_empty() && !reported_no_stage => {
+                reported_no_stage = true;
+                out.errors
+                    .push(Diagnostic::new(inst.line, DockerfileError::NoBuildStage));
+            }
+            _ if out.stages.is_empty() => {}
+            Command::Arg | Command::Env => {
+                if let Some(d) = decls.last_mut() {
+                    d.push(inst);
+                }
+            }
+            Command::Copy | Command::Run => {
+                let stage = out.stages.len().saturating_sub(1);
+                let ndecls = decls.last().map_or(0, Vec::len);
+                for flag in &inst.flags {
+                    if inst.command == Command::Copy {
+                        if let Some(v) = flag.strip_prefix("--from=") {
+                            raw_pending.push((
+                                RefKind::CopyFrom,
+                                v.to_owned(),
+                                inst.line,
+                                stage,
+                                ndecls,
+                            ));
+                        }
+                    } else if let Some(spec) = flag.strip_prefix("--mount=") {
+                        for field in csv_fields(spec) {
+                            if let Some((k, v)) = field.split_once('=')
+                                && k.trim().eq_ignore_ascii_case("from")
+                            {
+                                raw_pending.push((
+                                    RefKind::RunMountFrom,
+                                    v.to_owned(),
+                                    inst.line,
+                                    stage,
+                                    ndecls,
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let mut pending: Vec<Pending> = Vec::new();
+    for (kind, raw, line, stage, ndecls) in raw_pending {
+        let expanded = if raw.contains(['$', '\'', '"', parsed.escape]) {
+            let env = stage_env(
+                decls
+                    .get(stage)
+                    .map_or(&[][..], |d| &d[..ndecls.min(d.len())]),
+                &lexer,
+                &global,
+                opts,
+                parsed.escape,
+            );
+            lexer.process_word(&raw, &env)
+        } else {
+            Ok(raw)
+        };
+        match expanded {
+            Ok(value) if !value.is_empty() => pending.push(Pending {
+                kind,
+                value,
+                line,
+                stage,
+            }),
+            Ok(_) => {}
+            Err(e) => out
+                .errors
+                .push(Diagnostic::new(line, DockerfileError::Expand(e))),
+        }
+    }
+
+    // Stage references of COPY --from / RUN --mount from= may name any stage, case-insensitively.
+    let lower_names: HashSet<String> = by_name.keys().map(|n| n.to_lowercase()).collect();
+    for p in pending {
+        if is_go_int(&p.value) {
+            let ok = p
+                .value
+                .parse::<i64>()
+                .ok()
+                .and_then(|i| usize::try_from(i).ok())
+                .is_some_and(|i| i < out.stages.len());
+            if !ok {
+                out.errors.push(Diagnostic::new(
+                    p.line,
+                    DockerfileError::InvalidStageIndex(p.value),
+                ));
+            }
+            continue;
+        }
+        if lower_names.contains(&p.value.to_lowercase()) || p.value == "scratch" {
+            continue;
+        }
+        match refs.parse(&p.value) {
+            Ok(reference) => out.other_refs.push(OtherRef {
+                kind: p.kind,
+                image: p.value,
+                reference,
+                line: p.line,
+                stage: Some(p.stage),
+            }),
+            Err(source) => out.errors.push(Diagnostic::new(
+                p.line,
+                DockerfileError::InvalidFromReference {
+                    name: p.value,
+                    source,
+                },
+            )),
+        }
+    }
+
+    if out.stages.is_empty() && out.errors.is_empty() {
+        let line = parsed.instructions.last().map_or(1, |i| i.line);
+        out.errors
+            .push(Diagnostic::new(line, DockerfileError::NoStages));
+    }
+
+    let mut seen = HashSet::new();
+    for st in &out.stages {
+        if let Some(r) = &st.reference
+            && seen.insert(r.normalized())
+        {
+            out.base_images.push(r.clone());
+        }
+    }
+    out.errors.sort_by_key(|d| d.line);
+    out
+}
+
+/// A stage's environment at some point: its ARGs (build arg, default, or the global value) and ENVs.
+fn stage_env(
+    decls: &[&Instruction<'_>],
+    lexer: &Lexer,
+    global: &GlobalEnv,
+    opts: &Options,
+    escape: char,
+) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = HashMap::new();
+    for inst in decls {
+        if inst.command == Command::Arg {
+            for word in parse_words(inst.args(), escape) {
+                let (key, default) = match word.split_once('=') {
+                    Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+                    None => (word, None),
+                };
+                let value = if let Some(v) = opts.build_args.get(&key) {
+                    Some(v.clone())
+                } else if let Some(d) = default {
+                    lexer.process_word(&d, &env).ok()
+                } else {
+                    global.lookup(&key).map(str::to_owned)
+                };
+                if let Some(v) = value {
+                    env.insert(key, v);
+                }
+            }
+        } else {
+            for (k, v) in reader::env_pairs(inst.args(), escape) {
+                if let Ok(v) = lexer.process_word(&v, &env) {
+                    env.insert(k, v);
+                }
+            }
+        }
+    }
+    env
+}
+
+/// Go's `strconv.Atoi` syntax: optional sign, then decimal digits.
+fn is_go_int(s: &str) -> bool {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The fields of a `--mount` value (CSV: commas separate, double quotes group).
+fn csv_fields(spec: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = spec.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
+/// Builds the stage of one `FROM` instruction. On error, returns the (kind `Error`) stage too.
+#[allow(clippy::too_many_arguments)]
+#[allow(clippy::result_large_err)] // private: the error hands the (error) stage back to the caller
+fn from_stage(
+    inst: &Instruction<'_>,
+    index: usize,
+    lexer: &Lexer,
+    global: &GlobalEnv,
+    by_name: &HashMap<String, usize>,
+    target_platform: &str,
+    exact: bool,
+    refs: &mut RefCache,
+) -> Result<Stage, (Stage, DockerfileError)> {
+    // Arguments: split on BuildKit's white space, keeping offsets.
+    let mut tokens: Vec<(usize, &str)> = Vec::new();
+    let args = inst.args();
+    let mut i = 0;
+    let bytes = args.as_bytes();
+    while i < bytes.len() {
+        while i < bytes.len() && matches!(bytes[i], b'\t' | 0x0b | 0x0c | b'\r' | b' ') {
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && !matches!(bytes[i], b'\t' | 0x0b | 0x0c | b'\r' | b' ') {
+            i += 1;
+        }
+        if i > start {
+            tokens.push((start, &args[start..i]));
+        }
+    }
+    let mut stage = Stage {
+        index,
+        name: None,
+        from: tokens.first().map(|t| t.1.to_owned()).unwrap_or_default(),
+        image: None,
+        kind: StageKind::Error,
+        reference: None,
+        stage_ref: None,
+        platform_flag: None,
+        platform: None,
+        line: inst.line,
+        from_span: None,
+    };
+    if let Some(&(off, tok)) = tokens.first() {
+        let text_start = inst.args_offset + off;
+        let text_end = text_start + tok.len();
+        if exact && inst.contiguous(text_start, text_end) {
+            let start = inst.source_offset(text_start);
+            stage.from_span = Some(Span {
+                start,
+                end: start + tok.len(),
+            });
+        }
+    }
+
+    let mut error = None;
+    match tokens.as_slice() {
+        [_] => {}
+        [_, (_, as_kw), (_, name)] if as_kw.eq_ignore_ascii_case("as") => {
+            let lower = name.to_lowercase();
+            if valid_stage_name(&lower) {
+                stage.name = Some(lower);
+            } else {
+                error = Some(DockerfileError::InvalidStageName((*name).to_owned()));
+            }
+        }
+        _ => error = Some(DockerfileError::FromArguments),
+    }
+
+    let mut platform_flag: Option<String> = None;
+    for flag in &inst.flags {
+        if flag == "--" {
+            break;
+        }
+        let body = flag.strip_prefix("--").unwrap_or(flag);
+        let (name, value) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (body, None),
+        };
+        let e = if name != "platform" {
+            Some(DockerfileError::UnknownFlag(name.to_owned()))
+        } else if platform_flag.is_some() {
+            Some(DockerfileError::DuplicateFlag(name.to_owned()))
+        } else if let Some(v) = value {
+            platform_flag = Some(v.to_owned());
+            None
+        } else {
+            Some(DockerfileError::MissingFlagValue(name.to_owned()))
+        };
+        if error.is_none() {
+            error = e;
+        }
+    }
+    stage.platform_flag = platform_flag.clone().filter(|p| !p.is_empty());
+    if let Some(e) = error {
+        return Err((stage, e));
+    }
+
+    let expanded = match lexer.process_word(&stage.from, global) {
+        Ok(s) => s,
+        Err(e) => return Err((stage, DockerfileError::Expand(e))),
+    };
+    if expanded.is_empty() {
+        let from = stage.from.clone();
+        return Err((stage, DockerfileError::BlankBaseName(from)));
+    }
+    stage.image = Some(expanded.clone());
+
+    stage.platform = match &stage.platform_flag {
+        None => Some(target_platform.to_owned()),
+        Some(p) => match lexer.process_word(p, global) {
+            Ok(v) if v.is_empty() => {
+                let p = p.clone();
+                return Err((stage, DockerfileError::EmptyPlatform(p)));
+            }
+            Ok(v) => Some(v),
+            Err(source) => {
+                let platform = p.clone();
+                return Err((stage, DockerfileError::PlatformExpand { platform, source }));
+            }
+        },
+    };
+
+    if let Some(&earlier) = by_name.get(&expanded) {
+        stage.kind = StageKind::Stage;
+        stage.stage_ref = Some(earlier);
+        return Ok(stage);
+    }
+    if expanded == "scratch" {
+        stage.kind = StageKind::Scratch;
+        return Ok(stage);
+    }
+    match refs.parse(&expanded) {
+        Ok(r) => {
+            stage.kind = StageKind::Image;
+            stage.reference = Some(r);
+            Ok(stage)
+        }
+        Err(source) => Err((
+            stage,
+            DockerfileError::InvalidReference {
+                name: expanded,
+                source,
+            },
+        )),
+    }
+}
