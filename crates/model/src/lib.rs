@@ -12,5 +12,7 @@ pub mod enrollment;
 pub mod names;
 pub mod reference;
 pub mod settings;
+pub mod state;
 pub mod suggest;
+pub mod time;
 pub mod yaml;

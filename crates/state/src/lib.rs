@@ -1,4 +1,32 @@
-//! The state store (SPEC §7): loading, merging and lifecycle of the per-image and per-base state
-//! files, atomic writes under a lock of the factory dir, and git commits.
+//! The state store of image-factory (SPEC §7): loading, merging and lifecycle of the per-image and
+//! per-base state files under a factory dir's `state/`, atomic writes under a lock of the factory dir,
+//! and git commits through the `git` CLI.
 //!
-//! Not built yet: issue #4.
+//! The pieces, from pure to I/O:
+//! - [`format`]: the text of one state file (comment header + YAML) and parsing it back, with file,
+//!   line and column on malformed input and a refusal of unknown versions; [`fastyaml`] reads the
+//!   tools' own YAML subset quickly (falling back to serde-saphyr for anything else).
+//! - [`legacy`]: reading the Python system's state files into the new types.
+//! - [`discover`]: one image's Dockerfile → its dependencies ([`discover::Outcome`]); the reading of
+//!   the file from a checked-out repository refuses paths escaping it.
+//! - [`update`]: the pure heart: previous [`State`] + enrolment + discovery outcomes (+ a build
+//!   record) → new state, with merge rules and lifecycle (archive, restore, demotion, promotion).
+//! - [`store`]: load a factory dir, render the new state, write only changed files atomically
+//!   (temp + fsync + rename + fsync dir) under an exclusive lock of the factory dir.
+//! - [`git`]: shallow clones, commits, pushes with fetch/rebase/retry.
+//! - [`clock`]: the injectable clock (`--now`, `SOURCE_DATE_EPOCH`); [`par`]: a small parallel map.
+//!
+//! The state types themselves live in [`model::state`].
+
+pub mod clock;
+pub mod discover;
+pub mod fastyaml;
+pub mod format;
+pub mod git;
+pub mod legacy;
+pub mod par;
+pub mod store;
+pub mod update;
+
+pub use model::state::State;
+pub use model::time::Timestamp;

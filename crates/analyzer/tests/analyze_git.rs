@@ -1,0 +1,356 @@
+//! `analyzer analyze --commit --push` against real git repositories in temporary directories: one
+//! commit per run (SPEC §11 #9, also as a property), two analyzers pushing at once (one rebases,
+//! both land, one commit each; also when both change the same file and the change is re-applied),
+//! a push that keeps failing (clear error, state intact), and `--clone`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use proptest::prelude::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A bare repository holding the example factory dir (with its state) on `main`.
+fn remote(tmp: &Path) -> PathBuf {
+    let bare = tmp.join("remote.git");
+    fs::create_dir_all(&bare).unwrap();
+    git(&bare, &["init", "--quiet", "--bare", "-b", "main"]);
+    let seed = tmp.join("seed");
+    fs::create_dir_all(seed.join("image-factory")).unwrap();
+    git(&seed, &["init", "--quiet", "-b", "main"]);
+    copy_tree(&root().join("image-factory"), &seed.join("image-factory"));
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "--quiet", "-m", "seed"]);
+    git(&seed, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    git(&seed, &["push", "--quiet", "origin", "main"]);
+    bare
+}
+
+fn clone(bare: &Path, dest: &Path) -> PathBuf {
+    let out = Command::new("git")
+        .args(["clone", "--quiet"])
+        .arg(bare)
+        .arg(dest)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    dest.to_path_buf()
+}
+
+fn analyze_cmd(work: &Path, extra: &[&str]) -> Command {
+    let src = root().join("fixtures/sources");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_analyzer"));
+    cmd.args(["analyze", "--format", "json", "--factory-dir"])
+        .arg(work.join("image-factory"))
+        .arg("--source-root")
+        .arg(src)
+        .args(["--push-backoff-ms", "20"])
+        .args(extra)
+        .env_remove("IMAGE_FACTORY_LOG")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env(
+            "IMAGE_FACTORY_GIT_AUTHOR",
+            "Factory Bot <bot@example.invalid>",
+        );
+    cmd
+}
+
+fn analyze(work: &Path, extra: &[&str]) -> Output {
+    analyze_cmd(work, extra).output().unwrap()
+}
+
+fn build_args(image: &str, tag: &str, byte: &str) -> Vec<String> {
+    vec![
+        "--image".into(),
+        image.into(),
+        "--built-tag".into(),
+        tag.into(),
+        "--built-digest".into(),
+        format!("sha256:{}", byte.repeat(32)),
+        "--now".into(),
+        "2026-01-02T00:00:00Z".into(),
+    ]
+}
+
+fn commits(repo: &Path, rev: &str) -> usize {
+    git(repo, &["rev-list", "--count", rev]).parse().unwrap()
+}
+
+#[test]
+fn one_commit_per_run_and_none_without_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = remote(tmp.path());
+    let work = clone(&bare, &tmp.path().join("work"));
+    let args = build_args("node-base", "1.0.1", "11");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut with_commit = args.clone();
+    with_commit.push("--commit");
+    let out = analyze(&work, &with_commit);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(commits(&work, "HEAD"), 2);
+    let log = git(&work, &["log", "-1", "--format=%an <%ae>%n%B"]);
+    assert!(
+        log.starts_with("Factory Bot <bot@example.invalid>"),
+        "{log}"
+    );
+    assert!(log.contains("image-factory: analyze 1 image(s)"), "{log}");
+    assert!(
+        log.contains("Images: node-base") && log.contains("recorded build node-base 1.0.1"),
+        "{log}"
+    );
+    // Nothing changed: no commit.
+    let out = analyze(&work, &with_commit);
+    assert!(out.status.success());
+    assert_eq!(commits(&work, "HEAD"), 2);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["commit"], serde_json::Value::Null);
+}
+
+#[test]
+fn two_analyzers_pushing_at_once_both_land() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = remote(tmp.path());
+    let a = clone(&bare, &tmp.path().join("a"));
+    let b = clone(&bare, &tmp.path().join("b"));
+    let late = clone(&bare, &tmp.path().join("late"));
+    let mut runs = Vec::new();
+    for (work, image, byte) in [(&a, "node-base", "aa"), (&b, "backstage", "bb")] {
+        let mut args = build_args(image, "2.0.0", byte);
+        args.extend(["--commit".into(), "--push".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        runs.push(
+            analyze_cmd(work, &args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    // A third analyzer whose clone is now stale: its push is rejected, it rebases and lands.
+    let mut args = build_args("reports", "2.0.0", "cc");
+    args.extend(["--commit".into(), "--push".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = analyze(&late, &args);
+    assert!(out.status.success(), "{out:?}");
+    let check = clone(&bare, &tmp.path().join("check"));
+    assert_eq!(commits(&check, "HEAD"), 4, "seed + exactly one commit each");
+    for image in ["node-base", "backstage", "reports"] {
+        let text =
+            fs::read_to_string(check.join(format!("image-factory/state/images/{image}.yaml")))
+                .unwrap();
+        assert!(
+            text.contains("currentVersion: \"2.0.0\""),
+            "{image}: {text}"
+        );
+    }
+}
+
+#[test]
+fn conflicting_changes_are_reapplied_on_the_fresh_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = remote(tmp.path());
+    let a = clone(&bare, &tmp.path().join("a"));
+    let b = clone(&bare, &tmp.path().join("b"));
+    // A pushes first; B (cloned before) changes the same file and must re-apply its change.
+    let mut args = build_args("uv", "1.0.0", "01");
+    args.extend(["--commit".into(), "--push".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(analyze(&a, &args).status.success());
+    let mut args = build_args("uv", "1.0.1", "02");
+    args[7] = "2026-01-03T00:00:00Z".into();
+    args.extend(["--commit".into(), "--push".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = analyze(&b, &args);
+    assert!(out.status.success(), "{out:?}");
+    let check = clone(&bare, &tmp.path().join("check"));
+    assert_eq!(commits(&check, "HEAD"), 3);
+    let uv = fs::read_to_string(check.join("image-factory/state/images/uv.yaml")).unwrap();
+    assert!(uv.contains("currentVersion: \"1.0.1\""), "{uv}");
+    assert!(
+        uv.contains("version: \"1.0.0\""),
+        "both builds in the history: {uv}"
+    );
+}
+
+#[test]
+fn a_push_that_keeps_failing_fails_clearly_with_state_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = remote(tmp.path());
+    let hook = bare.join("hooks/pre-receive");
+    fs::write(&hook, "#!/bin/sh\necho 'rejected by policy' >&2\nexit 1\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let work = clone(&bare, &tmp.path().join("work"));
+    let mut args = build_args("reports", "3.0.0", "33");
+    args.extend([
+        "--commit".into(),
+        "--push".into(),
+        "--push-attempts".into(),
+        "3".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = analyze(&work, &args);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("still rejected after 3 attempts"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rejected by policy"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["gitError"]
+            .as_str()
+            .unwrap()
+            .contains("still rejected")
+    );
+    assert_eq!(report["pushed"], false);
+    // The state and the local commit are intact; the remote is unchanged.
+    let text = fs::read_to_string(work.join("image-factory/state/images/reports.yaml")).unwrap();
+    assert!(text.contains("currentVersion: \"3.0.0\""));
+    assert_eq!(git(&work, &["status", "--porcelain"]), "");
+    assert_eq!(commits(&work, "HEAD"), 2);
+    assert_eq!(commits(&bare, "main"), 1);
+}
+
+#[test]
+fn clone_reads_sources_from_git() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Every source repository of the example as a git repository under <base>/<repo>.git.
+    let base = tmp.path().join("git");
+    for repo in [
+        "acme/base-images",
+        "acme/portal",
+        "acme/orders",
+        "acme/tools",
+        "acme/payments/billing-worker",
+        "acme/reports",
+    ] {
+        let dir = base.join(format!("{repo}.git"));
+        fs::create_dir_all(&dir).unwrap();
+        git(&dir, &["init", "--quiet", "-b", "main"]);
+        copy_tree(&root().join("fixtures/sources").join(repo), &dir);
+        git(&dir, &["add", "-A"]);
+        git(&dir, &["commit", "--quiet", "-m", "src"]);
+    }
+    let factory = tmp.path().join("factory");
+    fs::create_dir_all(&factory).unwrap();
+    for f in ["images.yaml", "factory.yaml"] {
+        fs::copy(root().join("image-factory").join(f), factory.join(f)).unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
+        .args([
+            "analyze",
+            "--clone",
+            "--now",
+            "2026-01-01T00:00:00Z",
+            "--factory-dir",
+        ])
+        .arg(&factory)
+        .arg("--clone-url-base")
+        .arg(format!("file://{}", base.display()))
+        .env("GITHUB_TOKEN", "not-a-real-token")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let all = format!("{out:?}");
+    assert!(!all.contains("not-a-real-token"), "the token never shows");
+    for entry in fs::read_dir(root().join("image-factory/state/images")).unwrap() {
+        let entry = entry.unwrap();
+        let ours =
+            fs::read_to_string(factory.join("state/images").join(entry.file_name())).unwrap();
+        assert_eq!(ours, fs::read_to_string(entry.path()).unwrap());
+    }
+    // A repository that cannot be cloned fails that image only.
+    fs::remove_dir_all(base.join("acme/reports.git")).unwrap();
+    fs::remove_dir_all(factory.join("state")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
+        .args(["analyze", "--clone", "--format", "json", "--factory-dir"])
+        .arg(&factory)
+        .arg("--clone-url-base")
+        .arg(format!("file://{}", base.display()))
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed"][0]["image"], "reports");
+    assert!(
+        report["failed"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("clone of acme/reports failed")
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    /// #9: every analyzer run with `--commit` makes exactly one commit when it changed state
+    /// files and none otherwise.
+    #[test]
+    fn p9_one_commit_per_analyzer_run(steps in prop::collection::vec((0usize..4, any::<bool>()), 1..5)) {
+        let tmp = tempfile::tempdir().unwrap();
+        let bare = remote(tmp.path());
+        let work = clone(&bare, &tmp.path().join("work"));
+        let images = ["node-base", "backstage", "uv", "reports"];
+        for (n, (which, build)) in steps.into_iter().enumerate() {
+            let before = commits(&work, "HEAD");
+            let mut args: Vec<String> = if build {
+                build_args(images[which], &format!("1.{}.0", n % 2), &format!("{:02x}", which))
+            } else {
+                vec!["--now".into(), "2026-01-01T00:00:00Z".into()]
+            };
+            args.push("--commit".into());
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = analyze(&work, &args);
+            prop_assert!(out.status.success(), "{:?}", out);
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let changed = report["bytesWritten"].as_u64().unwrap() > 0
+                || !report["filesRemoved"].as_array().unwrap().is_empty();
+            prop_assert_eq!(commits(&work, "HEAD"), before + usize::from(changed));
+            prop_assert_eq!(git(&work, &["status", "--porcelain"]), "");
+        }
+    }
+}

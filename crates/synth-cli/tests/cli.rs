@@ -1,0 +1,223 @@
+//! The `synth` binary end to end: `--validate` on the Kargo examples, generation into a factory dir
+//! with state files, `--check` drift detection, exit codes, and the committed example manifest.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn schemas() -> Option<PathBuf> {
+    let dir = std::env::var_os("IMAGE_FACTORY_KARGO_SCHEMAS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/kargo/json-schema"));
+    if dir.join("strict").is_dir() {
+        Some(dir)
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "schemas missing under CI");
+        None
+    }
+}
+
+fn synth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_synth"))
+        .args(args)
+        .env_remove("IMAGE_FACTORY_KARGO_SCHEMAS")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn invalid_examples_exit_1_valid_exit_0() {
+    let Some(schemas) = schemas() else { return };
+    let schemas = schemas.to_string_lossy().into_owned();
+    let examples = PathBuf::from(&schemas).join("../examples");
+    let mut valid = Vec::new();
+    for kind in ["invalid", "valid"] {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(examples.join(kind))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        paths.sort();
+        for p in paths {
+            if kind == "valid" {
+                valid.push(p.to_string_lossy().into_owned());
+                continue;
+            }
+            let out = synth(&["--schemas", &schemas, "--validate", p.to_str().unwrap()]);
+            assert_eq!(out.status.code(), Some(1), "{} accepted", p.display());
+            assert!(
+                !out.stdout.is_empty(),
+                "no problem printed for {}",
+                p.display()
+            );
+        }
+    }
+    let p = examples.join("invalid/stage-soak-days.yaml");
+    let out = synth(&["--format", "json", "--validate", p.to_str().unwrap()]);
+    let problems: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(problems[0]["rule"], "rule 4", "{problems}");
+    assert_eq!(problems[0]["document"], 1);
+    let mut args = vec!["--schemas", schemas.as_str(), "--validate"];
+    args.extend(valid.iter().map(String::as_str));
+    let out = synth(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn write_state(dir: &Path, images_yaml: &str, deps: &[(&str, &[&str])]) {
+    let config = model::config::validate_factory(images_yaml, "images.yaml", None);
+    let images = config.resolved().unwrap();
+    let deps = deps
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+        .collect();
+    let state = synth::fleet::state_for(&images, &deps);
+    std::fs::create_dir_all(dir.join("state/images")).unwrap();
+    std::fs::create_dir_all(dir.join("state/base-images")).unwrap();
+    for (name, s) in &state.images {
+        let text = serde_saphyr::to_string(s).unwrap();
+        std::fs::write(dir.join(format!("state/images/{name}.yaml")), text).unwrap();
+    }
+    for (id, s) in &state.bases {
+        let text = serde_saphyr::to_string(s).unwrap();
+        std::fs::write(dir.join(format!("state/base-images/{id}.yaml")), text).unwrap();
+    }
+}
+
+#[test]
+fn generate_check_and_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("factory");
+    std::fs::create_dir_all(&dir).unwrap();
+    let images = "- name: web\n  repository: acme/web\n  source: {repo: acme/web, dockerfile: app/Dockerfile}\n- name: api\n  repository: acme/api\n  source: {repo: acme/api}\n  autoRebuild: false\n";
+    std::fs::write(dir.join("images.yaml"), images).unwrap();
+    write_state(
+        &dir,
+        images,
+        &[
+            ("web", &["node:22", "python:3.12-slim"]),
+            ("api", &["ghcr.io/acme/web:1"]),
+        ],
+    );
+    let out = tmp.path().join("dist/out.yaml");
+    let (d, o) = (dir.to_str().unwrap(), out.to_str().unwrap());
+
+    let r = synth(&["--factory-dir", d, "--check", "--out", o]);
+    assert_eq!(r.status.code(), Some(1), "missing file is drift");
+    let r = synth(&["--factory-dir", d, "--out", o]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("name: rebuild-web") && text.contains("name: rebuild-api"));
+    let r = synth(&["--factory-dir", d, "--check", "--out", o]);
+    assert_eq!(r.status.code(), Some(0));
+    let r = synth(&["--validate", o]);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+
+    // Stdout and graph.
+    let r = synth(&["--factory-dir", d, "--out", "-"]);
+    assert_eq!(String::from_utf8(r.stdout).unwrap(), text);
+    let r = synth(&["--factory-dir", d, "--graph", "mermaid"]);
+    let graph = String::from_utf8(r.stdout).unwrap();
+    assert!(
+        graph.starts_with("flowchart LR") && graph.contains("m_web ==>|cascade| m_api"),
+        "{graph}"
+    );
+    let r = synth(&["--factory-dir", d, "--graph", "dot"]);
+    assert!(
+        String::from_utf8(r.stdout)
+            .unwrap()
+            .contains("m_web -> m_api [label=\"cascade\"")
+    );
+
+    // Backstage files.
+    let catalog = tmp.path().join("catalog");
+    let r = synth(&[
+        "--factory-dir",
+        d,
+        "--out",
+        o,
+        "--backstage",
+        catalog.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(0));
+    let web = std::fs::read_to_string(catalog.join("managedimage-web.yaml")).unwrap();
+    assert!(
+        web.contains("dependencyOf:") && web.contains("resource: api"),
+        "{web}"
+    );
+    let node = std::fs::read_to_string(catalog.join("baseimage-node-22.yaml")).unwrap();
+    assert!(
+        node.contains("dependents:") && node.contains("resource: web"),
+        "{node}"
+    );
+
+    // Drift: a changed input makes --check fail and leaves the file alone.
+    std::fs::write(
+        dir.join("images.yaml"),
+        images.replace("autoRebuild: false", "autoRebuild: true"),
+    )
+    .unwrap();
+    let r = synth(&["--factory-dir", d, "--check", "--out", o]);
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
+
+    // Configuration error: exit 2, nothing written.
+    std::fs::write(dir.join("images.yaml"), "- name: Web\n").unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let r = synth(&["--factory-dir", d, "--out", o]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(!out.exists());
+
+    // A dangling base id in state: exit 1, nothing written.
+    std::fs::write(dir.join("images.yaml"), images).unwrap();
+    std::fs::remove_file(dir.join("state/base-images/node-22.yaml")).unwrap();
+    let r = synth(&["--factory-dir", d, "--out", o]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("node-22"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn committed_example_manifest_is_up_to_date() {
+    let r = Command::new(env!("CARGO_BIN_EXE_synth"))
+        .current_dir(root())
+        .args([
+            "--factory-dir",
+            "image-factory",
+            "--check",
+            "--out",
+            "dist/image-factory.k8s.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "dist/image-factory.k8s.yaml is out of date: run `cargo xtask synth --write`\n{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+}
+
+#[test]
+fn help_has_examples() {
+    let r = synth(&["--help"]);
+    let help = String::from_utf8(r.stdout).unwrap();
+    assert!(help.contains("Examples:") && help.contains("--validate"));
+}

@@ -1,0 +1,125 @@
+//! The dependency graph of a fleet as Mermaid or Graphviz DOT text: managed images, watched base
+//! images, digest-pinned bases, external images, and the edges between them (base → image,
+//! managed parent → image as a cascade).
+
+use std::fmt::Write as _;
+
+use crate::synthesize::Plan;
+
+/// Output format of [`render`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Mermaid `flowchart`.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+}
+
+enum Node {
+    Managed,
+    Base,
+    Pinned,
+    External,
+}
+
+enum Edge {
+    Base,
+    Pinned,
+    Cascade,
+}
+
+fn node_id(prefix: &str, name: &str) -> String {
+    let slug: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{prefix}_{slug}")
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "'")
+}
+
+/// Renders the graph of `plan`. Deterministic: nodes and edges in sorted order.
+pub fn render(plan: &Plan, format: Format) -> String {
+    let mut nodes: Vec<(String, String, Node)> = Vec::new();
+    let mut edges: Vec<(String, String, Edge)> = Vec::new();
+    for name in plan.managed.keys() {
+        nodes.push((node_id("m", name), name.clone(), Node::Managed));
+    }
+    for (id, base) in &plan.bases {
+        nodes.push((node_id("b", id), base.familiar.clone(), Node::Base));
+    }
+    let mut pinned = std::collections::BTreeSet::new();
+    for (name, m) in &plan.managed {
+        for id in &m.bases {
+            edges.push((node_id("b", id), node_id("m", name), Edge::Base));
+        }
+        for id in &m.pinned {
+            pinned.insert(id.clone());
+            edges.push((node_id("p", id), node_id("m", name), Edge::Pinned));
+        }
+        for parent in &m.parents {
+            edges.push((node_id("m", parent), node_id("m", name), Edge::Cascade));
+        }
+    }
+    for id in pinned {
+        nodes.push((node_id("p", &id), format!("{id} (pinned)"), Node::Pinned));
+    }
+    for (name, (repo, tag)) in &plan.external {
+        nodes.push((
+            node_id("x", name),
+            format!("{name}: {repo}:{tag}"),
+            Node::External,
+        ));
+    }
+    let mut out = String::new();
+    match format {
+        Format::Mermaid => {
+            out.push_str("flowchart LR\n");
+            for (id, label, kind) in &nodes {
+                let label = escape(label);
+                let _ = match kind {
+                    Node::Managed => writeln!(out, "  {id}[\"{label}\"]:::managed"),
+                    Node::Base => writeln!(out, "  {id}([\"{label}\"]):::base"),
+                    Node::Pinned => writeln!(out, "  {id}([\"{label}\"]):::pinned"),
+                    Node::External => writeln!(out, "  {id}[/\"{label}\"/]:::external"),
+                };
+            }
+            for (from, to, kind) in &edges {
+                let _ = match kind {
+                    Edge::Base => writeln!(out, "  {from} --> {to}"),
+                    Edge::Pinned => writeln!(out, "  {from} -.-> {to}"),
+                    Edge::Cascade => writeln!(out, "  {from} ==>|cascade| {to}"),
+                };
+            }
+            out.push_str("  classDef managed fill:#dff,stroke:#077\n");
+            out.push_str("  classDef base fill:#ffd,stroke:#770\n");
+            out.push_str("  classDef pinned fill:#eee,stroke:#777\n");
+            out.push_str("  classDef external fill:#fdf,stroke:#707\n");
+        }
+        Format::Dot => {
+            out.push_str("digraph image_factory {\n  rankdir=LR;\n");
+            for (id, label, kind) in &nodes {
+                let label = escape(label);
+                let style = match kind {
+                    Node::Managed => "shape=box,style=filled,fillcolor=\"#ddffff\"",
+                    Node::Base => "shape=ellipse,style=filled,fillcolor=\"#ffffdd\"",
+                    Node::Pinned => "shape=ellipse,style=dashed",
+                    Node::External => "shape=parallelogram,style=filled,fillcolor=\"#ffddff\"",
+                };
+                let _ = writeln!(out, "  {id} [label=\"{label}\",{style}];");
+            }
+            for (from, to, kind) in &edges {
+                let style = match kind {
+                    Edge::Base => "",
+                    Edge::Pinned => " [style=dashed]",
+                    Edge::Cascade => " [label=\"cascade\",style=bold]",
+                };
+                let _ = writeln!(out, "  {from} -> {to}{style};");
+            }
+            out.push_str("}\n");
+        }
+    }
+    out
+}

@@ -1,0 +1,68 @@
+//! The Python system's deployment (`../shared/legacy/`: images.yaml and state files), imported with
+//! the state crate's legacy import, synthesises valid manifests: one rebuild Stage per image instead
+//! of one per (base, image) edge, names ≤ 63, no `allowTags`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use image_factory_synth::{Options, synthesize};
+use model::state::State;
+
+#[test]
+fn legacy_deployment_synthesises_valid_manifests() {
+    let dir = common::root().join("../shared/legacy");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} missing under CI",
+            dir.display()
+        );
+        return;
+    };
+    let mut files: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let now = model::time::Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+    let images_text = std::fs::read_to_string(dir.join("eda-mesh__images.yaml")).unwrap();
+    let (images, settings) = common::config(&images_text, None);
+
+    let mut state = State::default();
+    let mut legacy_names = BTreeMap::new();
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("eda-mesh__state__base-images__") && !name.contains(".example.") {
+            let text = std::fs::read_to_string(path).unwrap();
+            let base = state::legacy::import_base(&text, &name, now).unwrap();
+            legacy_names.insert(base.legacy_name.clone(), base.state.reference.clone());
+            state.bases.insert(base.state.id.clone(), base.state);
+        }
+    }
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("eda-mesh__state__images__") && !name.contains(".example.") {
+            let text = std::fs::read_to_string(path).unwrap();
+            let image = state::legacy::import_image(&text, &name, &legacy_names, now).unwrap();
+            state.images.insert(image.name.clone(), image);
+        }
+    }
+    assert!(!state.images.is_empty() && !state.bases.is_empty());
+    let m = synthesize(&images, &settings, &state, &Options::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    common::assert_valid(&m.yaml);
+    assert!(!m.yaml.contains("allowTags"));
+    // One rebuild Stage per image that has a watched base.
+    let rebuilds: Vec<&str> = m
+        .objects
+        .iter()
+        .filter(|o| o.kind() == "Stage" && o.name().starts_with("rebuild-"))
+        .map(|o| o.name())
+        .collect();
+    let with_bases = state
+        .images
+        .values()
+        .filter(|s| !s.base_images.is_empty() || !s.managed_parents.is_empty())
+        .count();
+    assert_eq!(rebuilds.len(), with_bases, "{rebuilds:?}");
+    insta::assert_snapshot!("legacy", m.yaml);
+}
