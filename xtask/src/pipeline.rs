@@ -38,7 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .args(["validate", "--factory-dir"])
             .arg(dir),
     )?;
-    let analyzed = analyze(dir, &args.source_root)?;
+    analyze(dir, &args.source_root)?;
     util::run(
         bin("synth", "synth-cli")
             .arg("--factory-dir")
@@ -60,13 +60,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .count()
     };
     eprintln!(
-        "pipeline: {} validated; {}; {} written: {} Warehouses, {} Stages, {} AnalysisTemplates, {} objects in all",
+        "pipeline: {} validated and analysed; {} written: {} Warehouses, {} Stages, {} AnalysisTemplates, {} objects in all",
         dir.display(),
-        if analyzed {
-            "state analysed"
-        } else {
-            "analysis skipped (analyzer analyze not built yet)"
-        },
         args.out.display(),
         count("Warehouse"),
         count("Stage"),
@@ -94,30 +89,14 @@ pub fn schema_dir() -> anyhow::Result<Option<PathBuf>> {
     }
 }
 
-/// `analyzer analyze` with a fixed clock so the example's state is reproducible. Returns false when
-/// the analyzer reports that analysis is not built yet (tolerated), fails on any other error.
-#[allow(clippy::print_stderr)]
-fn analyze(dir: &Path, source_root: &Path) -> anyhow::Result<bool> {
-    let mut cmd = bin("analyzer", "analyzer");
-    cmd.args(["analyze", "--factory-dir"])
-        .arg(dir)
-        .arg("--source-root")
-        .arg(source_root)
-        .args(["--now", "2026-01-01T00:00:00Z"])
-        .current_dir(util::root());
-    eprintln!(
-        "$ cargo run -p analyzer -- analyze --factory-dir {} --source-root {} --now 2026-01-01T00:00:00Z",
-        dir.display(),
-        source_root.display()
-    );
-    let output = cmd.output().context("cannot start analyzer")?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    eprint!("{}{stderr}", String::from_utf8_lossy(&output.stdout));
-    if output.status.success() {
-        return Ok(true);
-    }
-    if stderr.contains("not built yet") {
-        return Ok(false);
-    }
-    bail!("analyzer analyze failed ({})", output.status)
+/// `analyzer analyze` with a fixed clock, so the example's state is reproducible.
+fn analyze(dir: &Path, source_root: &Path) -> anyhow::Result<()> {
+    util::run(
+        bin("analyzer", "analyzer")
+            .args(["analyze", "--factory-dir"])
+            .arg(dir)
+            .arg("--source-root")
+            .arg(source_root)
+            .args(["--now", "2026-01-01T00:00:00Z"]),
+    )
 }
