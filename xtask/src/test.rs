@@ -22,6 +22,25 @@ pub struct Args {
 /// What the example run must not change.
 const GENERATED: &[&str] = &["image-factory", "dist", "docs/schema"];
 
+/// `git status` and `git diff` of the generated paths: equal before and after a run iff the run
+/// changed nothing there.
+fn generated_status() -> anyhow::Result<String> {
+    let mut text = String::new();
+    for args in [&["status", "--porcelain", "--"][..], &["diff", "--"][..]] {
+        let out = Command::new("git")
+            .args(args)
+            .args(GENERATED)
+            .current_dir(util::root())
+            .output()
+            .context("cannot run git")?;
+        if !out.status.success() {
+            bail!("git {} failed", args.join(" "));
+        }
+        text.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    Ok(text)
+}
+
 /// Runs the suite.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let shared = util::root().join("../shared");
@@ -36,19 +55,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .args(["test", "--workspace", "--locked"])
             .args(&args.cargo_args),
     )?;
-    util::run(util::cargo().args(["xtask", "pipeline"]))?;
-    // The committed example state and manifests are the expected output: a run must not change
+    // The committed example state and manifests are the expected output: the run must not change
     // them, nor add files beside them.
-    let status = Command::new("git")
-        .args(["status", "--porcelain", "--"])
-        .args(GENERATED)
-        .current_dir(util::root())
-        .output()
-        .context("cannot run git status")?;
-    let changed = String::from_utf8_lossy(&status.stdout);
-    if !status.status.success() || !changed.trim().is_empty() {
+    let before = generated_status()?;
+    util::run(util::cargo().args(["xtask", "pipeline"]))?;
+    let after = generated_status()?;
+    if before != after {
         bail!(
-            "the example run changed committed files (run `cargo xtask pipeline` and commit):\n{changed}"
+            "the example run changed generated files under {} (commit them if intended)",
+            GENERATED.join(", ")
         );
     }
     Ok(())

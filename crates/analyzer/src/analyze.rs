@@ -486,9 +486,12 @@ fn commit_message(report: &Report) -> String {
     format!("{title}\n\n{body}")
 }
 
-fn author() -> Author {
+/// The commit author: `IMAGE_FACTORY_GIT_AUTHOR` (an override, e.g. per Job), else `stateRepo.author`
+/// of factory.yaml, else `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL`, else a built-in default.
+fn author(settings: &model::settings::Settings) -> Author {
     if let Some(author) = std::env::var("IMAGE_FACTORY_GIT_AUTHOR")
         .ok()
+        .or_else(|| settings.state_repo.author.clone())
         .and_then(|a| Author::parse(&a))
     {
         return author;
@@ -516,7 +519,7 @@ fn commit_and_push(
         .join("state")
         .canonicalize()
         .context("cannot resolve the state dir")?;
-    let author = author();
+    let author = author(&config.settings);
     let message = commit_message(report);
     report.commit = repo.commit_all(&state_dir, &message, &author)?;
     if !args.push || report.commit.is_none() {

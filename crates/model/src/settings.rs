@@ -3,6 +3,8 @@
 //!
 //! The typed values here are the *effective* settings: defaults are filled in while decoding.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Decoder, Fields, is_dns_label};
@@ -38,6 +40,8 @@ pub struct Settings {
     pub backstage: Backstage,
     /// Notifications.
     pub notifications: Notifications,
+    /// The project Namespace.
+    pub namespace: NamespaceSettings,
 }
 
 impl Default for Settings {
@@ -52,6 +56,7 @@ impl Default for Settings {
             coordination: Coordination::default(),
             backstage: Backstage::default(),
             notifications: Notifications::default(),
+            namespace: NamespaceSettings::default(),
         }
     }
 }
@@ -67,6 +72,10 @@ pub struct StateRepo {
     pub branch: String,
     /// Path of the factory dir inside the repository.
     pub path: String,
+    /// Author of the analyzer's commits, `Name <email>` (`IMAGE_FACTORY_GIT_AUTHOR` overrides it;
+    /// without either, `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL`, then a built-in default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 impl Default for StateRepo {
@@ -75,6 +84,7 @@ impl Default for StateRepo {
             url: None,
             branch: "main".to_owned(),
             path: "image-factory".to_owned(),
+            author: None,
         }
     }
 }
@@ -207,6 +217,40 @@ pub struct Notifications {
     pub webhook_url_secret: Option<String>,
 }
 
+/// `namespace`: the project Namespace. Kargo creates it when no labels are set; with labels, synth
+/// emits it (carrying `kargo.akuity.io/project: "true"` as Kargo requires).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct NamespaceSettings {
+    /// Labels of the Namespace (Kubernetes label syntax).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Whether `key` is a Kubernetes label key: optional DNS subdomain prefix and `/`, then a name of at
+/// most 63 alphanumerics, `-`, `_`, `.`, starting and ending alphanumeric.
+pub fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    prefix.is_none_or(|p| p.len() <= 253 && p.split('.').all(|c| is_dns_label(c, 63)))
+        && !name.is_empty()
+        && is_label_value(name)
+}
+
+/// Whether `value` is a Kubernetes label value: empty, or at most 63 alphanumerics, `-`, `_`, `.`,
+/// starting and ending alphanumeric.
+pub fn is_label_value(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.is_empty()
+        || (b.len() <= 63
+            && b.first().is_some_and(u8::is_ascii_alphanumeric)
+            && b.last().is_some_and(u8::is_ascii_alphanumeric)
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.')))
+}
+
 const TOP_KEYS: &[&str] = &[
     "project",
     "stateRepo",
@@ -217,6 +261,7 @@ const TOP_KEYS: &[&str] = &[
     "coordination",
     "backstage",
     "notifications",
+    "namespace",
 ];
 
 /// Parses and checks `factory.yaml`. Returns the settings when there is no error (warnings
@@ -255,8 +300,21 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
         }
     }
     if let Some(node) = f.get("stateRepo")
-        && let Some(g) = d.fields(node, "stateRepo", &["url", "branch", "path"])
+        && let Some(g) = d.fields(node, "stateRepo", &["url", "branch", "path", "author"])
     {
+        if let (Some(author), Some(n)) =
+            (safe_string(d, &g, "author", "stateRepo"), g.get("author"))
+        {
+            if is_author(&author) {
+                s.state_repo.author = Some(author);
+            } else {
+                d.error_hint(
+                    n.pos,
+                    format!("stateRepo: `author`: `{author}` is not of the form `Name <email>`"),
+                    "e.g. `image-factory <image-factory@example.com>`",
+                );
+            }
+        }
         s.state_repo.url = safe_string(d, &g, "url", "stateRepo");
         if let Some(v) = safe_string(d, &g, "branch", "stateRepo") {
             s.state_repo.branch = v;
@@ -371,7 +429,43 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
         s.notifications.webhook_url_secret =
             secret_name(d, &g, "webhookUrlSecret", "notifications");
     }
+    if let Some(node) = f.get("namespace")
+        && let Some(g) = d.fields(node, "namespace", &["labels"])
+        && let Some(labels) = d.string_map(&g, "labels", "namespace")
+    {
+        let mut ok = true;
+        let entries = g.get("labels").and_then(Node::as_map).unwrap_or_default();
+        for (key, value) in &labels {
+            // Point at the offending key itself.
+            let at = entries
+                .iter()
+                .find(|(k, _)| matches!(&k.value, Value::Str(s) if s == key))
+                .map_or(node.pos, |(k, _)| k.pos);
+            if !is_label_key(key) || !is_label_value(value) {
+                ok = false;
+                d.error_hint(
+                    at,
+                    format!(
+                        "namespace: `labels`: `{key}: {value}` is not a valid Kubernetes label"
+                    ),
+                    "keys are `[prefix/]name`, names and values at most 63 of `A-Za-z0-9-_.`",
+                );
+            }
+        }
+        if ok {
+            s.namespace.labels = labels;
+        }
+    }
     Some(s)
+}
+
+/// `Name <email>`, as git writes authors.
+fn is_author(text: &str) -> bool {
+    text.strip_suffix('>')
+        .and_then(|rest| rest.split_once(" <"))
+        .is_some_and(|(name, email)| {
+            !name.trim().is_empty() && email.contains('@') && !email.contains(['<', '>', ' '])
+        })
 }
 
 fn safe_string(d: &mut Decoder<'_>, f: &Fields<'_>, key: &str, what: &str) -> Option<String> {
@@ -401,6 +495,32 @@ fn secret_name(d: &mut Decoder<'_>, f: &Fields<'_>, key: &str, what: &str) -> Op
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespace_labels_and_author() {
+        let text = "namespace:\n  labels:\n    team: platform\n    example.com/tier: \"1\"\n\
+                    stateRepo:\n  author: Image Factory <factory@example.com>\n";
+        let (s, diags) = parse(text, "factory.yaml");
+        assert!(diags.is_empty(), "{diags:?}");
+        let s = s.unwrap();
+        assert_eq!(s.namespace.labels["team"], "platform");
+        assert_eq!(s.namespace.labels["example.com/tier"], "1");
+        assert_eq!(
+            s.state_repo.author.as_deref(),
+            Some("Image Factory <factory@example.com>")
+        );
+    }
+
+    #[test]
+    fn label_syntax() {
+        assert!(is_label_key("app.kubernetes.io/name"));
+        assert!(!is_label_key("cost center"));
+        assert!(!is_label_key("/x"));
+        assert!(is_label_value(""));
+        assert!(!is_label_value(&"a".repeat(64)));
+        assert!(!is_author("image-factory"));
+        assert!(is_author("a <a@b>"));
+    }
 
     #[test]
     fn empty_is_default() {

@@ -305,7 +305,7 @@ fn generate(cli: &Cli) -> Result<(), Failure> {
     let configured = started.elapsed();
     let state = load_state(dir).map_err(config_error)?;
     let loaded = started.elapsed();
-    let manifest = synth::synthesize(&images, &settings, &state, &synth::Options::default())
+    let manifest = synth::synthesize(&images, &settings, &state)
         .map_err(|e| Failure(1, anyhow!("{e}; nothing written")))?;
     if let Some(schemas) = &cli.schemas {
         let set = load_schemas(schemas).map_err(config_error)?;

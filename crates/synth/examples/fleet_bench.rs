@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use image_factory_synth::{Options, fleet, synthesize};
+use image_factory_synth::{fleet, synthesize};
 use model::settings::Settings;
 
 fn main() {
@@ -27,7 +27,7 @@ fn main() {
     let mut settings = Settings::default();
     settings.state_repo.url = Some("https://github.com/acme/factory.git".to_owned());
     let t = Instant::now();
-    let manifest = synthesize(&fleet, &settings, &state, &Options::default()).expect("synth");
+    let manifest = synthesize(&fleet, &settings, &state).expect("synth");
     let synth = t.elapsed();
     println!(
         "fleet: {images} images, {} bases (generated in {:.0?})\nsynth: {} objects, {:.1} MiB of YAML, checks included: {} ms",

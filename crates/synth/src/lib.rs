@@ -19,7 +19,6 @@
 //!     &config.resolved().unwrap_or_default(),
 //!     &Default::default(),
 //!     &Default::default(),
-//!     &Default::default(),
 //! );
 //! let manifest = manifest.map_err(|e| e.to_string());
 //! assert!(manifest.is_ok_and(|m| m.yaml.contains("name: image-web")));
@@ -41,7 +40,7 @@ use model::state::State;
 use serde_json::Value;
 
 pub use error::SynthError;
-pub use synthesize::{Options, Plan};
+pub use synthesize::Plan;
 
 use kargo::Object;
 
@@ -67,10 +66,9 @@ pub fn synthesize(
     images: &[EffectiveImage],
     settings: &Settings,
     state: &State,
-    options: &Options,
 ) -> Result<Manifest, SynthError> {
     let plan = synthesize::plan(images, state)?;
-    let mut objects = synthesize::objects(images, settings, &plan, options);
+    let mut objects = synthesize::objects(images, settings, &plan);
     if settings.backstage.enabled {
         objects.extend(
             backstage::config_maps(images, settings, state, &plan)

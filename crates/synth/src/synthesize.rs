@@ -23,13 +23,6 @@ pub const SOAK_METRIC: &str = "soak";
 /// Label put on every object we generate.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "image-factory");
 
-/// Options that are not (yet) part of `factory.yaml`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Options {
-    /// Labels of the project Namespace; when empty no Namespace is emitted (Kargo creates it).
-    pub namespace_labels: BTreeMap<String, String>,
-}
-
 /// Name of the soak AnalysisTemplate for a delay of `hours`.
 pub fn soak_template(hours: u64) -> String {
     names::label(&["image-factory-soak", &format!("{hours}h")])
@@ -745,19 +738,14 @@ fn update_stage(
 /// Builds the ordered object list. Order: Namespace (optional), Project, ProjectConfig,
 /// ServiceAccount, AnalysisTemplates, Warehouses (`image-*`, external, `base-*`), Stages
 /// (`analyze-*`, `soak-*`, `rebuild-*`, `update-*`).
-pub fn objects(
-    images: &[EffectiveImage],
-    settings: &Settings,
-    plan: &Plan,
-    options: &Options,
-) -> Vec<Object> {
+pub fn objects(images: &[EffectiveImage], settings: &Settings, plan: &Plan) -> Vec<Object> {
     let ns = settings.project.as_str();
     let by_name: BTreeMap<&str, &EffectiveImage> =
         images.iter().map(|i| (i.name.as_str(), i)).collect();
     let mut out = Vec::new();
 
-    if !options.namespace_labels.is_empty() {
-        let mut l = options.namespace_labels.clone();
+    if !settings.namespace.labels.is_empty() {
+        let mut l = settings.namespace.labels.clone();
         l.insert("kargo.akuity.io/project".to_owned(), "true".to_owned());
         out.push(Object::Namespace(Namespace {
             api_version: CORE_API.to_owned(),

@@ -7,16 +7,15 @@ mod common;
 
 use std::path::Path;
 
-use image_factory_synth::{Options, fleet, parse_objects, synthesize};
+use image_factory_synth::{fleet, parse_objects, synthesize};
 
 fn run(images: &str, factory: Option<&str>, deps: &str) -> image_factory_synth::Manifest {
     let (images, settings) = common::config(images, factory);
     let state = fleet::state_for(&images, &common::deps(deps));
-    let manifest = synthesize(&images, &settings, &state, &Options::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let manifest = synthesize(&images, &settings, &state).unwrap_or_else(|e| panic!("{e}"));
     common::assert_valid(&manifest.yaml);
     // Deterministic, and the text reads back as the same objects.
-    let again = synthesize(&images, &settings, &state, &Options::default()).unwrap();
+    let again = synthesize(&images, &settings, &state).unwrap();
     assert_eq!(again.yaml, manifest.yaml);
     assert_eq!(parse_objects(&manifest.yaml).unwrap(), manifest.objects);
     manifest

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use image_factory_synth::{Options, SynthError, fleet, synthesize};
+use image_factory_synth::{SynthError, fleet, synthesize};
 use model::duration::Duration;
 use model::settings::Settings;
 
@@ -17,7 +17,7 @@ fn one(
     let deps = BTreeMap::from([(image.name.clone(), vec!["node:22".to_owned()])]);
     let images = vec![image];
     let state = fleet::state_for(&images, &deps);
-    synthesize(&images, &Settings::default(), &state, &Options::default())
+    synthesize(&images, &Settings::default(), &state)
 }
 
 #[test]
@@ -129,10 +129,9 @@ fn namespace_only_with_labels() {
     let deps = BTreeMap::from([("web".to_owned(), vec!["node:22".to_owned()])]);
     let images = vec![image];
     let state = fleet::state_for(&images, &deps);
-    let options = Options {
-        namespace_labels: BTreeMap::from([("team".to_owned(), "platform".to_owned())]),
-    };
-    let m = synthesize(&images, &Settings::default(), &state, &options).unwrap();
+    let mut settings = Settings::default();
+    settings.namespace.labels = BTreeMap::from([("team".to_owned(), "platform".to_owned())]);
+    let m = synthesize(&images, &settings, &state).unwrap();
     common::assert_valid(&m.yaml);
     let image_factory_synth::kargo::Object::Namespace(ns) = &m.objects[0] else {
         panic!("first object is not the Namespace")

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use image_factory_synth::{Options, synthesize};
+use image_factory_synth::synthesize;
 use model::state::State;
 
 #[test]
@@ -47,8 +47,7 @@ fn legacy_deployment_synthesises_valid_manifests() {
         }
     }
     assert!(!state.images.is_empty() && !state.bases.is_empty());
-    let m = synthesize(&images, &settings, &state, &Options::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let m = synthesize(&images, &settings, &state).unwrap_or_else(|e| panic!("{e}"));
     common::assert_valid(&m.yaml);
     assert!(!m.yaml.contains("allowTags"));
     // One rebuild Stage per image that has a watched base.

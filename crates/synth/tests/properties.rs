@@ -12,7 +12,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use image_factory_synth::kargo::{Object, Subscription};
-use image_factory_synth::{Options, fleet, parse_objects, synthesize};
+use image_factory_synth::{fleet, parse_objects, synthesize};
 use model::duration::Duration;
 use model::enrollment::{EffectiveImage, Provider, UpdateKind, UpdateTarget, dir_of};
 use model::names::{MAX_LABEL_LEN, is_dns1123_label};
@@ -147,12 +147,12 @@ proptest! {
         let mut settings = Settings::default();
         settings.state_repo.url = Some("https://github.com/acme/factory.git".into());
         settings.monitoring.stagger = stagger;
-        let m = synthesize(&images, &settings, &state, &Options::default())
+        let m = synthesize(&images, &settings, &state)
             .unwrap_or_else(|e| panic!("{e}"));
         common::assert_valid(&m.yaml);
 
         // #20 deterministic, re-parses to the same objects.
-        let again = synthesize(&images, &settings, &state, &Options::default()).unwrap();
+        let again = synthesize(&images, &settings, &state).unwrap();
         prop_assert_eq!(&again.yaml, &m.yaml);
         prop_assert_eq!(&parse_objects(&m.yaml).unwrap(), &m.objects);
 
@@ -290,7 +290,7 @@ fn several_bases_one_rebuild_and_cycles_named() {
     ]);
     let images = vec![a, b];
     let state = fleet::state_for(&images, &deps);
-    let err = synthesize(&images, &Settings::default(), &state, &Options::default()).unwrap_err();
+    let err = synthesize(&images, &Settings::default(), &state).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("cycle") && text.contains("a → b → a") || text.contains("b → a → b"),
@@ -304,7 +304,7 @@ fn generated_fleet_has_no_violations() {
     let (images, state) = fleet::generate(400, 120);
     let mut settings = Settings::default();
     settings.state_repo.url = Some("https://github.com/acme/factory.git".into());
-    let m = synthesize(&images, &settings, &state, &Options::default()).unwrap();
+    let m = synthesize(&images, &settings, &state).unwrap();
     common::assert_valid(&m.yaml);
     assert_eq!(
         m.objects
