@@ -16,18 +16,7 @@ fn analyzer() -> Command {
 }
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("IMAGE_FACTORY_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
-    };
-    if dir.join("renovate/expected.yaml").is_file() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("corpus not found at {} (CI is set)", dir.display());
-    }
-    eprintln!("SKIPPED: corpus not found at {}", dir.display());
-    None
+    testkit::shared(testkit::SharedData::Corpus)
 }
 
 fn dockerfiles(dir: &Path, out: &mut Vec<PathBuf>) {

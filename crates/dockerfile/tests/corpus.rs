@@ -60,21 +60,7 @@ struct Buildkit {
 }
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("IMAGE_FACTORY_CORPUS") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
-    };
-    if dir.join("renovate/expected.yaml").is_file() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("corpus not found at {} (CI is set)", dir.display());
-    }
-    eprintln!(
-        "SKIPPED: corpus not found at {} (set IMAGE_FACTORY_CORPUS)",
-        dir.display()
-    );
-    None
+    testkit::shared(testkit::SharedData::Corpus)
 }
 
 /// `dir/file` → reason.

@@ -21,20 +21,7 @@ fn repo_root() -> PathBuf {
 }
 
 fn legacy_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("IMAGE_FACTORY_LEGACY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/legacy"));
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var_os("CI").is_some() {
-        panic!(
-            "legacy data not found at {} (set IMAGE_FACTORY_LEGACY)",
-            dir.display()
-        );
-    } else {
-        eprintln!("skipping: legacy data not found at {}", dir.display());
-        None
-    }
+    testkit::shared(testkit::SharedData::Legacy)
 }
 
 #[test]

@@ -11,23 +11,8 @@ use std::path::PathBuf;
 use image_factory_model::reference::ImageRef;
 use serde::Deserialize;
 
-/// The corpus dir: `IMAGE_FACTORY_CORPUS`, else `shared/corpus` beside the repository. `None` (skip)
-/// only outside CI; under CI a missing corpus fails the test.
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("IMAGE_FACTORY_CORPUS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
-        PathBuf::from,
-    );
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "corpus missing at {} (set IMAGE_FACTORY_CORPUS)",
-        dir.display()
-    );
-    eprintln!("skipping: corpus missing at {}", dir.display());
-    None
+    testkit::shared(testkit::SharedData::Corpus)
 }
 
 #[derive(Deserialize)]

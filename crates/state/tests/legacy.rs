@@ -14,19 +14,7 @@ use image_factory_state::update::{Input, update};
 use model::time::Timestamp;
 
 fn legacy_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("IMAGE_FACTORY_LEGACY").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/legacy"),
-        PathBuf::from,
-    );
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "legacy data missing at {} (set IMAGE_FACTORY_LEGACY)",
-        dir.display()
-    );
-    None
+    testkit::shared(testkit::SharedData::Legacy)
 }
 
 fn now() -> Timestamp {

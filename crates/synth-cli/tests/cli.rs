@@ -10,15 +10,7 @@ fn root() -> PathBuf {
 }
 
 fn schemas() -> Option<PathBuf> {
-    let dir = std::env::var_os("IMAGE_FACTORY_KARGO_SCHEMAS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/kargo/json-schema"));
-    if dir.join("strict").is_dir() {
-        Some(dir)
-    } else {
-        assert!(std::env::var_os("CI").is_none(), "schemas missing under CI");
-        None
-    }
+    testkit::shared(testkit::SharedData::KargoSchemas)
 }
 
 fn synth(args: &[&str]) -> Output {

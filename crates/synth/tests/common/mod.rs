@@ -22,16 +22,10 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `IMAGE_FACTORY_KARGO_SCHEMAS`, default `../shared/kargo/json-schema` beside the repo root.
-pub fn schema_dir() -> PathBuf {
-    std::env::var_os("IMAGE_FACTORY_KARGO_SCHEMAS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/kargo/json-schema"))
-}
-
-/// The Kargo examples dir (`../shared/kargo/examples`).
-pub fn examples_dir() -> PathBuf {
-    schema_dir().join("../examples")
+/// The Kargo examples dir (`../shared/kargo/examples`, beside the schemas), or `None` (skip)
+/// outside CI when the shared data is missing.
+pub fn examples_dir() -> Option<PathBuf> {
+    testkit::shared(testkit::SharedData::KargoSchemas).map(|dir| dir.join("../examples"))
 }
 
 fn load(dir: &Path) -> SchemaSet {
@@ -60,21 +54,8 @@ fn load(dir: &Path) -> SchemaSet {
 /// a missing directory fails the test.
 pub fn schemas() -> Option<&'static SchemaSet> {
     static SET: OnceLock<Option<SchemaSet>> = OnceLock::new();
-    SET.get_or_init(|| {
-        let dir = schema_dir();
-        if dir.join("strict").is_dir() {
-            Some(load(&dir))
-        } else if std::env::var_os("CI").is_some() {
-            panic!(
-                "Kargo JSON Schemas not found at {} (set IMAGE_FACTORY_KARGO_SCHEMAS)",
-                dir.display()
-            );
-        } else {
-            eprintln!("skipping schema validation: {} not found", dir.display());
-            None
-        }
-    })
-    .as_ref()
+    SET.get_or_init(|| testkit::shared(testkit::SharedData::KargoSchemas).map(|dir| load(&dir)))
+        .as_ref()
 }
 
 /// Every problem of a manifest text: YAML, Kargo rules, JSON Schemas (when available).
