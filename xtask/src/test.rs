@@ -5,7 +5,8 @@
 //! workspace, then the main job on the bundled example, which must leave the committed example
 //! state and manifests unchanged.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 
@@ -42,6 +43,7 @@ fn generated_status() -> anyhow::Result<String> {
 }
 
 /// Runs the suite.
+#[allow(clippy::print_stdout, clippy::print_stderr)] // xtask reports to its user
 pub fn run(args: Args) -> anyhow::Result<()> {
     let shared = util::root().join("../shared");
     if std::env::var_os("CI").is_some() && !shared.is_dir() {
@@ -50,11 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             shared.display()
         );
     }
-    util::run(
-        util::cargo()
-            .args(["test", "--workspace", "--locked"])
-            .args(&args.cargo_args),
-    )?;
+    let (passed, failed) = cargo_test(&args.cargo_args)?;
     // The committed example state and manifests are the expected output: the run must not change
     // them, nor add files beside them.
     let before = generated_status()?;
@@ -66,5 +64,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             GENERATED.join(", ")
         );
     }
+    // One closing line for the whole suite (cargo's last line is some crate's doc-tests).
+    println!("tests: {passed} passed, {failed} failed");
     Ok(())
+}
+
+/// Runs `cargo test` on the workspace, echoing its output, and adds up its `test result:` lines.
+#[allow(clippy::print_stdout, clippy::print_stderr)] // echoing the test output is the point
+fn cargo_test(extra: &[String]) -> anyhow::Result<(u64, u64)> {
+    let mut cmd = util::cargo();
+    cmd.args(["test", "--workspace", "--locked"])
+        .args(extra)
+        .current_dir(util::root())
+        .stdout(Stdio::piped());
+    eprintln!("$ cargo test --workspace --locked {}", extra.join(" "));
+    let mut child = cmd.spawn().context("cannot start cargo test")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let (mut passed, mut failed) = (0, 0);
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            passed += count(rest, "passed");
+            failed += count(rest, "failed");
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("cargo test failed ({status}): {passed} passed, {failed} failed");
+    }
+    Ok((passed, failed))
+}
+
+/// The number before `label` in `ok. 5 passed; 0 failed; ...`.
+fn count(summary: &str, label: &str) -> u64 {
+    let words: Vec<&str> = summary.split_whitespace().collect();
+    words
+        .windows(2)
+        .find(|w| w[1].trim_end_matches(';') == label)
+        .and_then(|w| w[0].parse().ok())
+        .unwrap_or(0)
 }
