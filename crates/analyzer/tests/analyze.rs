@@ -55,33 +55,10 @@ fn analyze_env(dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> (i32, serde
     (code, report)
 }
 
-/// Every file under `dir`, relative path → content.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(
-                    path.strip_prefix(dir).unwrap().to_path_buf(),
-                    fs::read_to_string(&path).unwrap(),
-                );
-            }
-        }
-    }
-    files
-}
-
 /// A copy of the example factory dir (with its committed state unless `state` is false).
 fn example(state: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for (rel, text) in snapshot(&root().join("image-factory")) {
+    for (rel, text) in testkit::snapshot(&root().join("image-factory")) {
         if !state && rel.starts_with("state") {
             continue;
         }
@@ -93,7 +70,7 @@ fn example(state: bool) -> tempfile::TempDir {
 }
 
 fn state_of(dir: &Path) -> BTreeMap<PathBuf, String> {
-    snapshot(&dir.join("state"))
+    testkit::snapshot(&dir.join("state"))
 }
 
 #[test]
@@ -180,7 +157,7 @@ fn invalid_configuration_exits_2_and_writes_nothing() {
 /// A private source root: a copy of the fixtures that tests may break.
 fn own_sources() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for (rel, text) in snapshot(&sources()) {
+    for (rel, text) in testkit::snapshot(&sources()) {
         let target = dir.path().join(rel);
         fs::create_dir_all(target.parent().unwrap()).unwrap();
         fs::write(target, text).unwrap();

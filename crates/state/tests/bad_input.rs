@@ -13,25 +13,12 @@ use image_factory_state::format::LoadErrorKind;
 use image_factory_state::store::Store;
 use model::state::State;
 
-fn fleet() -> Vec<Spec> {
-    (0..3)
-        .map(|index| Spec {
-            index,
-            enrolled: true,
-            external: false,
-            deps: vec![index, 4],
-            fails: false,
-            delay_hours: 24,
-        })
-        .collect()
-}
-
-/// A factory dir with the state of `fleet()` written.
+/// A factory dir with the state of `small_fleet()` written.
 fn written() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path());
     let loaded = store.load(at(0)).unwrap();
-    let next = run(&loaded.state, &fleet(), at(0)).state;
+    let next = run(&loaded.state, &small_fleet(), at(0)).state;
     store.apply(&store.plan(&loaded, &next).unwrap()).unwrap();
     (dir, store)
 }
@@ -58,7 +45,7 @@ fn malformed_yaml_fails_only_that_file_with_position() {
     assert_eq!(loaded.state.images.len(), 2);
 
     // The run goes on for the others and never touches the broken file.
-    let mut changed = fleet();
+    let mut changed = small_fleet();
     for s in &mut changed {
         s.deps = vec![3];
     }
@@ -156,7 +143,7 @@ fn duplicate_ids_and_references_are_refused() {
     assert!(loaded.state.bases.contains_key("golang-1-23"));
     assert!(loaded.state.bases.contains_key("busybox-1-36"));
     // A rerun leaves both the good files and the refused ones alone.
-    let next = run(&loaded.state, &fleet(), at(10)).state;
+    let next = run(&loaded.state, &small_fleet(), at(10)).state;
     let plan = store.plan(&loaded, &next).unwrap();
     assert!(plan.is_empty(), "{:?}", plan.paths());
 }

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -23,31 +22,8 @@ fn spec(index: usize, enrolled: bool, deps: Vec<usize>) -> Spec {
     }
 }
 
-/// Every file under `dir`, relative path → content.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(
-                    path.strip_prefix(dir).unwrap().to_path_buf(),
-                    fs::read_to_string(&path).unwrap(),
-                );
-            }
-        }
-    }
-    files
-}
-
 fn copy_dir(from: &Path, to: &Path) {
-    for (rel, text) in snapshot(from) {
+    for (rel, text) in testkit::snapshot(from) {
         let target = to.join(rel);
         fs::create_dir_all(target.parent().unwrap()).unwrap();
         fs::write(target, text).unwrap();
@@ -77,7 +53,7 @@ fn every_file_is_old_or_new_and_a_rerun_converges() {
     let mut old = run(&loaded.state, &old_fleet, at(0)).state;
     add_runtime(&mut old, 7, 2);
     store.apply(&store.plan(&loaded, &old).unwrap()).unwrap();
-    let old_files = snapshot(base_dir.path());
+    let old_files = testkit::snapshot(base_dir.path());
 
     // The uninterrupted run.
     let clean_dir = tempfile::tempdir().unwrap();
@@ -94,7 +70,7 @@ fn every_file_is_old_or_new_and_a_rerun_converges() {
     );
     assert!(!plan.deletes.is_empty());
     clean.apply(&plan).unwrap();
-    let new_files = snapshot(clean_dir.path());
+    let new_files = testkit::snapshot(clean_dir.path());
 
     for fail_at in 0..steps {
         let dir = tempfile::tempdir().unwrap();
@@ -115,7 +91,7 @@ fn every_file_is_old_or_new_and_a_rerun_converges() {
         });
         assert!(result.is_err(), "step {fail_at} did not fail");
 
-        let now_files = snapshot(dir.path());
+        let now_files = testkit::snapshot(dir.path());
         let all: std::collections::BTreeSet<&PathBuf> = old_files
             .keys()
             .chain(new_files.keys())
@@ -135,7 +111,11 @@ fn every_file_is_old_or_new_and_a_rerun_converges() {
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         let next = run(&loaded.state, &new_fleet, at(100)).state;
         store.apply(&store.plan(&loaded, &next).unwrap()).unwrap();
-        assert_eq!(snapshot(dir.path()), new_files, "crash at step {fail_at}");
+        assert_eq!(
+            testkit::snapshot(dir.path()),
+            new_files,
+            "crash at step {fail_at}"
+        );
         let loaded = store.load(at(200)).unwrap();
         let again = run(&loaded.state, &new_fleet, at(200)).state;
         assert!(store.plan(&loaded, &again).unwrap().is_empty());

@@ -9,25 +9,12 @@ use std::fs;
 use common::*;
 use image_factory_state::store::Store;
 
-fn fleet() -> Vec<Spec> {
-    (0..3)
-        .map(|index| Spec {
-            index,
-            enrolled: true,
-            external: false,
-            deps: vec![index, 4],
-            fails: false,
-            delay_hours: 24,
-        })
-        .collect()
-}
-
 #[test]
 fn unchanged_tidy_files_are_left_alone_and_others_normalised() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path());
     let loaded = store.load(at(0)).unwrap();
-    let next = run(&loaded.state, &fleet(), at(0)).state;
+    let next = run(&loaded.state, &small_fleet(), at(0)).state;
     store.apply(&store.plan(&loaded, &next).unwrap()).unwrap();
 
     // A comment added at column 0: still the tools' format, same content: left alone.
@@ -50,7 +37,7 @@ fn unchanged_tidy_files_are_left_alone_and_others_normalised() {
 
     let loaded = store.load(at(10)).unwrap();
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-    let again = run(&loaded.state, &fleet(), at(10)).state;
+    let again = run(&loaded.state, &small_fleet(), at(10)).state;
     let plan = store.plan(&loaded, &again).unwrap();
     let paths: Vec<String> = plan
         .paths()
@@ -63,7 +50,7 @@ fn unchanged_tidy_files_are_left_alone_and_others_normalised() {
     assert_eq!(fs::read_to_string(&commented).unwrap(), with_note);
 
     // When its content changes, the commented file is rewritten in the canonical form.
-    let mut changed = fleet();
+    let mut changed = small_fleet();
     changed[0].deps = vec![3];
     let loaded = store.load(at(20)).unwrap();
     let next = run(&loaded.state, &changed, at(20)).state;
@@ -81,11 +68,11 @@ fn an_image_run_leaves_removed_images_alone() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path());
     let loaded = store.load(at(0)).unwrap();
-    let next = run(&loaded.state, &fleet(), at(0)).state;
+    let next = run(&loaded.state, &small_fleet(), at(0)).state;
     store.apply(&store.plan(&loaded, &next).unwrap()).unwrap();
 
     // img2 leaves images.yaml, but the run is limited to img0: img2 stays as it was.
-    let mut fewer = fleet();
+    let mut fewer = small_fleet();
     fewer[2].enrolled = false;
     let loaded = store.load(at(10)).unwrap();
     let enrollment = enrollment(&fewer);
@@ -114,7 +101,7 @@ fn an_image_run_leaves_removed_images_alone() {
 
 #[test]
 fn a_new_repository_under_an_old_name_starts_fresh_and_keeps_the_archive() {
-    let specs = fleet();
+    let specs = small_fleet();
     let mut s = run(&model::state::State::default(), &specs, at(0)).state;
     add_runtime(&mut s, 9, 2);
     let history = s.images["img0"].history.clone();

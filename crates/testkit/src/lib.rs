@@ -5,7 +5,8 @@
 //! test (with a message); with `CI` set it fails the test, so CI can never pass by testing nothing.
 #![allow(clippy::panic, clippy::print_stderr)] // test support: failing loudly is the point
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// A directory of shared acceptance data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,4 +76,28 @@ pub fn shared(data: SharedData) -> Option<PathBuf> {
         data.env_var()
     );
     None
+}
+
+/// Every file under `dir`, relative path → content (to show a run changed nothing, or what).
+///
+/// # Panics
+/// When a file cannot be read as UTF-8 text.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(relative) = path.strip_prefix(dir) {
+                let text = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+                files.insert(relative.to_path_buf(), text);
+            }
+        }
+    }
+    files
 }

@@ -175,3 +175,18 @@ pub fn add_runtime(state: &mut State, seed: u64, builds: usize) {
         }
     }
 }
+
+/// Three enrolled managed images, each on its own base plus one shared base.
+#[allow(dead_code)] // not every test binary uses every helper
+pub fn small_fleet() -> Vec<Spec> {
+    (0..3)
+        .map(|index| Spec {
+            index,
+            enrolled: true,
+            external: false,
+            deps: vec![index, 4],
+            fails: false,
+            delay_hours: 24,
+        })
+        .collect()
+}
