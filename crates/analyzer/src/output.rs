@@ -1,6 +1,6 @@
 //! Options and helpers shared by every subcommand: output format, verbosity, logging, exit codes.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 
 use clap::{Args, ValueEnum};
 
@@ -92,7 +92,32 @@ pub fn init_logging(global: &Global) {
 }
 
 /// Reports an error that stopped a command before it could do its job.
-#[allow(clippy::print_stderr)] // a binary reports to its user
 pub fn report_fatal(err: &anyhow::Error) {
-    eprintln!("error: {err:#}");
+    write_stderr(&format!("error: {err:#}\n"));
+}
+
+/// The error diagnostics of a factory dir, rendered like a compiler.
+pub fn errors(dir: &factory::FactoryDir) -> String {
+    let errors = dir.diagnostics().iter().filter(|d| d.is_error());
+    errors.map(|d| dir.render(d) + "\n").collect()
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not our failure.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Writes pretty JSON and a newline to stdout.
+pub fn write_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    Ok(write_stdout(
+        &(serde_json::to_string_pretty(value)? + "\n"),
+    )?)
+}
+
+/// Writes to stderr (nothing better to do when that fails).
+pub fn write_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

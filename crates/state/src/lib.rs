@@ -13,11 +13,13 @@
 //!   record) → new state, with merge rules and lifecycle (archive, restore, demotion, promotion).
 //! - [`store`]: load a factory dir, render the new state, write only changed files atomically
 //!   (temp + fsync + rename + fsync dir) under an exclusive lock of the factory dir.
+//! - [`atomic`]: the one atomic writer of a single file (temp + fsync + rename + fsync dir).
 //! - [`git`]: shallow clones, commits, pushes with fetch/rebase/retry.
 //! - [`clock`]: the injectable clock (`--now`, `SOURCE_DATE_EPOCH`); [`par`]: a small parallel map.
 //!
 //! The state types themselves live in [`model::state`].
 
+pub mod atomic;
 pub mod clock;
 pub mod discover;
 pub mod fastyaml;

@@ -1,0 +1,185 @@
+//! Committing and pushing an analyze run's state files (SPEC §7.5): one commit per run, its message
+//! built from typed data (which entities' files changed, the state events), the author chosen by a
+//! fixed precedence, and a push that redoes the analysis when a rebase conflicts.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use model::settings::Settings;
+use model::state::State;
+use state::git::{self, Author, GitError, Repo, RetryPolicy};
+use state::store::{self, ARCHIVED_BASES_DIR, ARCHIVED_IMAGES_DIR, Plan};
+use state::update::Event;
+
+use crate::analyze::{AnalyzeReport, Environment, Run};
+use crate::error::JobError;
+
+/// The entities whose files a run wrote or removed (active or archived), by name or id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Images, by name.
+    pub images: BTreeSet<String>,
+    /// Base images, by id.
+    pub bases: BTreeSet<String>,
+}
+
+impl Changes {
+    /// The entities of `prev` and `next` whose file (active or archived) `plan` touches: each
+    /// entity's paths come from the store's own layout, so no path is ever parsed back.
+    pub fn of(plan: &Plan, prev: &State, next: &State) -> Self {
+        let touched: BTreeSet<PathBuf> = plan.paths().into_iter().collect();
+        let images = prev.images.keys().chain(next.images.keys());
+        let archived_images = prev
+            .archived_images
+            .keys()
+            .chain(next.archived_images.keys());
+        let bases = prev.bases.keys().chain(next.bases.keys());
+        let archived_bases = prev.archived_bases.keys().chain(next.archived_bases.keys());
+        Self {
+            images: touched_entities(
+                images.chain(archived_images),
+                &touched,
+                store::image_path,
+                ARCHIVED_IMAGES_DIR,
+            ),
+            bases: touched_entities(
+                bases.chain(archived_bases),
+                &touched,
+                store::base_path,
+                ARCHIVED_BASES_DIR,
+            ),
+        }
+    }
+}
+
+/// The entities among `names` whose active file (`active(name)`) or archived file (in
+/// `archive_dir`) is in `touched`.
+fn touched_entities<'a>(
+    names: impl Iterator<Item = &'a String>,
+    touched: &BTreeSet<PathBuf>,
+    active: fn(&str) -> PathBuf,
+    archive_dir: &str,
+) -> BTreeSet<String> {
+    names
+        .filter(|name| {
+            touched.contains(&active(name))
+                || touched.contains(&Path::new(archive_dir).join(format!("{name}.yaml")))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The commit message: a title, the images and base changes, one line per notable event.
+pub fn commit_message(changes: &Changes, events: &[Event], now: &str) -> String {
+    let ids =
+        |f: fn(&Event) -> Option<&str>| -> Vec<&str> { events.iter().filter_map(f).collect() };
+    let added = ids(|e| match e {
+        Event::BaseAdded { id } | Event::BaseRestored { id } => Some(id),
+        _ => None,
+    });
+    let archived = ids(|e| match e {
+        Event::BaseArchived { id, .. } => Some(id),
+        _ => None,
+    });
+    let mut title = format!("image-factory: analyze {} image(s)", changes.images.len());
+    if !added.is_empty() || !archived.is_empty() {
+        let _ = write!(title, ", bases +{} -{}", added.len(), archived.len());
+    }
+    let mut body = String::new();
+    let mut list = |label: &str, items: Vec<&str>| {
+        if !items.is_empty() {
+            let _ = writeln!(body, "{label}: {}", items.join(", "));
+        }
+    };
+    list(
+        "Images",
+        changes.images.iter().map(String::as_str).collect(),
+    );
+    list("Bases added", added);
+    list("Bases archived", archived);
+    list(
+        "Base files changed",
+        changes.bases.iter().map(String::as_str).collect(),
+    );
+    for event in events {
+        let line = match event {
+            Event::Enrolled { name } => format!("enrolled {name}"),
+            Event::Restored { name } => format!("restored {name} from the archive"),
+            Event::RestoreRefused { name, reason } => {
+                format!("{name}: archive not restored ({reason})")
+            }
+            Event::Promoted { name, base } => format!("promoted base {base} to managed {name}"),
+            Event::Demoted { name } => format!("demoted {name} to a base image"),
+            Event::Archived { name } => format!("archived {name}"),
+            Event::Replaced { name } => format!("{name}: new repository, old record archived"),
+            Event::DiscoveryFailed { name, .. } => format!("discovery failed: {name}"),
+            Event::Built { name, version } => format!("recorded build {name} {version}"),
+            _ => continue,
+        };
+        let _ = writeln!(body, "- {line}");
+    }
+    let _ = writeln!(body, "\nAnalyzed at {now}.");
+    format!("{title}\n\n{body}")
+}
+
+/// The commit author: the environment's override (e.g. per Job), else `stateRepo.author` of
+/// factory.yaml, else git's own author variables, else a built-in default.
+pub fn author(env: &Environment, settings: &Settings) -> Author {
+    env.author_override
+        .as_ref()
+        .or(settings.state_repo.author.as_ref())
+        .and_then(|a| Author::parse(a))
+        .or_else(|| env.git_author.clone())
+        .unwrap_or_default()
+}
+
+/// Commits the state dir as one commit and, when asked, pushes it (rebasing, and redoing the
+/// analysis on the fresh state when the rebase conflicts).
+pub(crate) fn commit_and_push(
+    run: &Run<'_>,
+    changes: &Changes,
+    report: &mut AnalyzeReport,
+) -> Result<(), JobError> {
+    let repo = Repo::discover(run.dir.path())?;
+    let state_dir = run.dir.path().join("state");
+    let state_dir = state_dir.canonicalize().map_err(|source| JobError::Read {
+        path: state_dir,
+        source,
+    })?;
+    let author = author(&run.options.environment, &run.config.settings);
+    let message = commit_message(changes, &report.events, &report.now);
+    report.commit = repo.commit_all(&state_dir, &message, &author)?;
+    let Some(push) = &run.options.push else {
+        return Ok(());
+    };
+    if report.commit.is_none() {
+        return Ok(());
+    }
+    let branch = match repo.branch()? {
+        // A detached head (CI checkouts): push to the configured branch.
+        head if head == "HEAD" => run.config.settings.state_repo.branch.clone(),
+        branch => branch,
+    };
+    let policy = RetryPolicy {
+        attempts: push.attempts,
+        backoff: push.backoff,
+        ..RetryPolicy::default()
+    };
+    let mut reapply = |repo: &Repo| -> Result<(), GitError> {
+        let mut again = AnalyzeReport {
+            now: report.now.clone(),
+            ..AnalyzeReport::default()
+        };
+        let (_, changes) = run
+            .analyze_and_write(&mut again)
+            .map_err(|e| GitError::Io(std::io::Error::other(e.to_string())))?;
+        let message = commit_message(&changes, &again.events, &again.now);
+        repo.commit_all(&state_dir, &message, &author)?;
+        Ok(())
+    };
+    git::push_with_retry(&repo, &push.remote, &branch, policy, &mut reapply)?;
+    report.commit = Some(repo.git(&["rev-parse", "HEAD"])?);
+    report.pushed = true;
+    Ok(())
+}

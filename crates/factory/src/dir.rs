@@ -1,0 +1,173 @@
+//! [`FactoryDir`]: a factory dir's configuration, read and validated once for every job.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use model::config::validate_factory;
+use model::diagnostic::{Diagnostic, has_errors};
+use model::enrollment::EffectiveImage;
+use model::settings::Settings;
+use model::time::Timestamp;
+use model::yaml::Pos;
+use state::store::{Loaded, Lock, Store};
+
+use crate::error::JobError;
+
+/// The validated configuration of a factory dir.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The effective enrolment (defaults of `factory.yaml` applied), in `images.yaml` order.
+    pub images: Vec<EffectiveImage>,
+    /// The effective settings (`factory.yaml`, or the defaults when absent).
+    pub settings: Settings,
+}
+
+/// A configuration file as read: its name as diagnostics show it, and its text when readable.
+#[derive(Clone, Debug)]
+struct File {
+    name: String,
+    text: Option<String>,
+}
+
+/// A factory dir (`images.yaml`, optional `factory.yaml`, `state/`), loaded by the one function
+/// every job uses: [`FactoryDir::load`].
+///
+/// Loading never fails: a missing directory or an unreadable file is a [`Diagnostic`] like any
+/// other configuration problem, so `validate`, `analyze` and `synth` report the same problems in
+/// the same words.
+#[derive(Clone, Debug)]
+pub struct FactoryDir {
+    path: PathBuf,
+    images: File,
+    factory: File,
+    diagnostics: Vec<Diagnostic>,
+    config: Option<Config>,
+}
+
+impl FactoryDir {
+    /// Reads and validates `images.yaml` and `factory.yaml` of `path` together.
+    pub fn load(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let name = |file: &str| path.join(file).to_string_lossy().into_owned();
+        let mut images = File {
+            name: name("images.yaml"),
+            text: None,
+        };
+        let mut factory = File {
+            name: name("factory.yaml"),
+            text: None,
+        };
+        let mut read_errors = Vec::new();
+        if path.is_dir() {
+            match std::fs::read_to_string(path.join("images.yaml")) {
+                Ok(text) => images.text = Some(text),
+                Err(err) => read_errors.push(whole_file(
+                    &images.name,
+                    format!("cannot read images.yaml: {err}"),
+                    "every factory dir needs an images.yaml listing the enrolled images",
+                )),
+            }
+        } else {
+            read_errors.push(whole_file(
+                &path.to_string_lossy(),
+                "factory dir not found (or not a directory)".to_owned(),
+                "pass the directory holding images.yaml with --factory-dir",
+            ));
+        }
+        match std::fs::read_to_string(path.join("factory.yaml")) {
+            Ok(text) => factory.text = Some(text),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => read_errors.push(whole_file(
+                &factory.name,
+                format!("cannot read factory.yaml: {err}"),
+                "factory.yaml is optional, but when present it must be readable UTF-8 text",
+            )),
+        }
+        let (diagnostics, config) = match (&images.text, read_errors.is_empty()) {
+            (Some(text), true) => {
+                let checked = validate_factory(
+                    text,
+                    &images.name,
+                    factory.text.as_deref().map(|t| (t, factory.name.as_str())),
+                );
+                let config = match (checked.resolved(), checked.settings) {
+                    (Some(images), Some(settings)) if !has_errors(&checked.diagnostics) => {
+                        Some(Config { images, settings })
+                    }
+                    _ => None,
+                };
+                (checked.diagnostics, config)
+            }
+            _ => (read_errors, None),
+        };
+        Self {
+            path,
+            images,
+            factory,
+            diagnostics,
+            config,
+        }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every problem found (errors and warnings), sorted by file, line and column.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// Whether any diagnostic is an error (then [`FactoryDir::config`] fails).
+    pub fn has_errors(&self) -> bool {
+        self.config.is_none()
+    }
+
+    /// The validated configuration.
+    ///
+    /// # Errors
+    /// [`JobError::InvalidConfig`] when any diagnostic is an error.
+    pub fn config(&self) -> Result<&Config, JobError> {
+        self.config.as_ref().ok_or_else(|| JobError::InvalidConfig {
+            dir: self.path.clone(),
+            errors: self.diagnostics.iter().filter(|d| d.is_error()).count(),
+        })
+    }
+
+    /// Renders `diagnostic` like a compiler, quoting the line of the file it points into.
+    pub fn render(&self, diagnostic: &Diagnostic) -> String {
+        let source = [&self.images, &self.factory]
+            .into_iter()
+            .find(|f| f.name == diagnostic.file)
+            .and_then(|f| f.text.as_deref())
+            .unwrap_or("");
+        diagnostic.render(source)
+    }
+
+    /// The state store of this factory dir.
+    pub fn store(&self) -> Store {
+        Store::new(&self.path)
+    }
+
+    /// Takes the factory dir's exclusive lock, waiting at most `wait` for another process.
+    ///
+    /// # Errors
+    /// [`JobError::Store`] when the lock stays taken or cannot be created.
+    pub fn lock(&self, wait: Duration) -> Result<Lock, JobError> {
+        Ok(self.store().lock(wait)?)
+    }
+
+    /// Loads every state file (call under [`FactoryDir::lock`]); `now` stamps legacy imports.
+    /// Files that fail to load are listed in [`Loaded::errors`], not an error here.
+    ///
+    /// # Errors
+    /// [`JobError::Store`] when the state directory cannot be read.
+    pub fn load_state(&self, now: Timestamp) -> Result<Loaded, JobError> {
+        Ok(self.store().load(now)?)
+    }
+}
+
+fn whole_file(file: &str, message: String, hint: &str) -> Diagnostic {
+    Diagnostic::error(file, Pos::new(0, 0), message).with_hint(hint)
+}

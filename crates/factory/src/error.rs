@@ -1,0 +1,142 @@
+//! [`JobError`]: why a job stopped before it could do its work.
+//!
+//! Every message is complete on its own (it already names its cause), so a caller prints the
+//! [`std::fmt::Display`] text alone and never walks [`std::error::Error::source`] into a repeat.
+
+use std::path::PathBuf;
+
+use state::format::LoadError;
+
+/// Why a job stopped. Problems a job finds and reports (failed images, manifest violations,
+/// diagnostics) are part of its report instead.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobError {
+    /// `images.yaml` or `factory.yaml` has errors (listed by [`crate::FactoryDir::diagnostics`]).
+    #[error("configuration errors in {}; nothing written", dir.display())]
+    InvalidConfig {
+        /// The factory dir.
+        dir: PathBuf,
+        /// How many diagnostics are errors.
+        errors: usize,
+    },
+    /// The job's options do not fit the configuration.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// The source root of `analyze` is not a directory.
+    #[error("--source-root {}: not a directory", .0.display())]
+    SourceRoot(PathBuf),
+    /// A file or directory could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A directory could not be created.
+    #[error("cannot create {}: {source}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file could not be written.
+    #[error(transparent)]
+    Write(#[from] state::atomic::WriteError),
+    /// The state store failed (lock, reading the state dir, writing files).
+    #[error(transparent)]
+    Store(#[from] state::store::StoreError),
+    /// Some state files cannot be loaded, and this job never works from partial state.
+    #[error("{count} state file(s) cannot be loaded; first: {first}")]
+    StateFiles {
+        /// How many files failed.
+        count: usize,
+        /// The first of them.
+        first: LoadError,
+    },
+    /// A git operation failed.
+    #[error(transparent)]
+    Git(#[from] state::git::GitError),
+    /// Synthesis refused the state or its own output.
+    #[error("{0}; nothing written")]
+    Synth(#[source] synth::SynthError),
+    /// The generated manifests fail the JSON Schemas.
+    #[error(
+        "generated manifests fail the JSON Schemas ({} problem(s)); nothing written:\n{}",
+        .0.len(),
+        .0.join("\n")
+    )]
+    SchemaViolations(Vec<String>),
+    /// A generated object cannot be turned into JSON for the schema check.
+    #[error("cannot serialise {object}: {source}")]
+    Serialize {
+        /// `Kind/name` of the object.
+        object: String,
+        /// The error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The JSON Schema directory cannot be used.
+    #[error(transparent)]
+    Schemas(#[from] SchemasError),
+    /// A manifest file is not YAML.
+    #[error("{}: invalid YAML: {message}", path.display())]
+    InvalidYaml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+}
+
+/// Options of a job that do not fit the factory dir's configuration.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// A selected image is not enrolled.
+    #[error("no such image in images.yaml: `{0}`")]
+    UnknownImage(String),
+    /// A build record names zero or several images.
+    #[error("a build record needs exactly one image")]
+    BuildNeedsOneImage,
+    /// A build record names an image that is not managed.
+    #[error("`{0}` is not a managed image")]
+    NotManaged(String),
+    /// A build record's digest is malformed.
+    #[error("`{0}` is not sha256:<64 hex characters>")]
+    BadDigest(String),
+}
+
+/// Why the JSON Schema directory cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemasError {
+    /// A directory or file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The directory or file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `*.json` file is not JSON.
+    #[error("{} is not JSON: {source}", path.display())]
+    NotJson {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The directory holds no `*.json` file.
+    #[error("no JSON Schemas found in {}", .0.display())]
+    Empty(PathBuf),
+    /// The schemas do not compile.
+    #[error(transparent)]
+    Invalid(#[from] synth::schema::SchemaError),
+}

@@ -1,0 +1,48 @@
+//! The job layer of image-factory (SPEC §3): each whole job over a factory dir, as one function
+//! returning a typed report, so that the binaries (`analyzer`, `synth`) and `xtask` only parse
+//! arguments, render reports and choose exit codes.
+//!
+//! - [`FactoryDir::load`]: the one place a factory dir's `images.yaml` and `factory.yaml` are read
+//!   and validated (diagnostics with file, line, column and hint); state loading under the dir's
+//!   lock ([`FactoryDir::lock`], [`FactoryDir::load_state`]).
+//! - [`validate()`]: the diagnostics, counted.
+//! - [`analyze()`]: Dockerfiles (from a source root or shallow clones, one per repository) → state
+//!   files, written atomically; optionally one commit, pushed with rebase and retry, the analysis
+//!   redone on the fresh state when a rebase conflicts ([`AnalyzeReport`]).
+//! - [`synthesize()`]: configuration + state → Kargo manifests, optionally checked against the JSON
+//!   Schemas; [`is_up_to_date`] (`--check`), [`write_manifest`] and [`write_backstage`] (the
+//!   workspace's one atomic writer, [`state::atomic`]).
+//! - [`validate_manifests`]: any manifest files against Kargo's admission rules and the schemas.
+//!
+//! Nothing here prints (progress goes to `tracing`) or exits; errors are [`JobError`]s whose
+//! messages are complete on their own.
+//!
+//! ```no_run
+//! let dir = factory::FactoryDir::load("image-factory");
+//! let synthesis = factory::synthesize(&dir, &factory::SynthOptions::default())?;
+//! factory::write_manifest("dist/image-factory.k8s.yaml".as_ref(), &synthesis.manifest)?;
+//! # Ok::<(), factory::JobError>(())
+//! ```
+
+mod analyze;
+mod commit;
+mod dir;
+mod error;
+mod manifests;
+mod sources;
+mod synthesize;
+mod validate;
+
+pub use analyze::{
+    AnalyzeOptions, AnalyzeReport, Build, Environment, FileError, ImageFailure, PushOptions,
+    Sources, analyze,
+};
+pub use commit::{Changes, author, commit_message};
+pub use dir::{Config, FactoryDir};
+pub use error::{JobError, SchemasError, UsageError};
+pub use manifests::{ManifestReport, Problem, load_schemas, validate_manifests};
+pub use synthesize::{
+    LOCK_TIMEOUT, SynthOptions, Synthesis, is_up_to_date, synthesize, write_backstage,
+    write_manifest,
+};
+pub use validate::{Validation, validate};

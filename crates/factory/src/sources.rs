@@ -1,0 +1,114 @@
+//! Discovery of the selected images' dependencies, from a source root or from shallow clones (one
+//! per repository and branch, however many images share it).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use model::enrollment::{EffectiveImage, EffectiveSource, Provider};
+use state::discover::{self, Outcome as Discovery};
+use state::git;
+
+use crate::analyze::{Environment, Sources};
+use crate::error::JobError;
+
+/// The discovery outcome of every target that has a source, by image name.
+pub(crate) fn discover_all(
+    sources: &Sources,
+    targets: &[&EffectiveImage],
+    env: &Environment,
+) -> Result<BTreeMap<String, Discovery>, JobError> {
+    match sources {
+        Sources::Root(root) => from_root(root, targets),
+        Sources::Clone { url_base } => from_clones(url_base.as_deref(), targets, env),
+    }
+}
+
+fn from_root(
+    root: &Path,
+    targets: &[&EffectiveImage],
+) -> Result<BTreeMap<String, Discovery>, JobError> {
+    if !root.is_dir() {
+        return Err(JobError::SourceRoot(root.to_path_buf()));
+    }
+    let root = &root.canonicalize().map_err(|source| JobError::Read {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let found = state::par::map(targets, |image| {
+        image
+            .source
+            .as_ref()
+            .map(|source| discover::discover_in_root(root, source))
+    });
+    Ok(targets
+        .iter()
+        .zip(found)
+        .filter_map(|(image, outcome)| Some((image.name.clone(), outcome?)))
+        .collect())
+}
+
+/// The token for a provider's clones; never logged, handed to git through `GIT_ASKPASS`.
+fn token(env: &Environment, provider: Provider) -> Option<&str> {
+    match provider {
+        Provider::Github => env.github_token.as_deref(),
+        Provider::Gitlab => env.gitlab_token.as_deref(),
+    }
+}
+
+fn clone_url(url_base: Option<&str>, source: &EffectiveSource) -> String {
+    match url_base {
+        Some(base) => format!("{}/{}.git", base.trim_end_matches('/'), source.repo),
+        None => source.repo_url(),
+    }
+}
+
+fn from_clones(
+    url_base: Option<&str>,
+    targets: &[&EffectiveImage],
+    env: &Environment,
+) -> Result<BTreeMap<String, Discovery>, JobError> {
+    let scratch = std::env::temp_dir().join(format!(
+        "image-factory-clone-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&scratch).map_err(|source| JobError::CreateDir {
+        path: scratch.clone(),
+        source,
+    })?;
+    // One checkout per (clone URL, branch): images sharing a repository share its clone.
+    let mut clones: BTreeMap<(String, String), Result<PathBuf, String>> = BTreeMap::new();
+    let mut outcomes = BTreeMap::new();
+    for image in targets {
+        let Some(source) = &image.source else {
+            continue;
+        };
+        let url = clone_url(url_base, source);
+        let index = clones.len();
+        let checkout = clones
+            .entry((url.clone(), source.branch.clone()))
+            .or_insert_with(|| {
+                let dest = scratch.join(format!("repo-{index}"));
+                tracing::info!(repo = %source.repo, branch = %source.branch, "cloning");
+                git::shallow_clone(
+                    &url,
+                    &source.branch,
+                    &dest,
+                    token(env, source.provider),
+                    &scratch.join("askpass"),
+                )
+                .map(|()| dest)
+                .map_err(|e| e.to_string())
+            });
+        let outcome = match checkout {
+            Ok(dir) => discover::discover(dir, source),
+            Err(err) => Discovery::failed(format!("clone of {} failed: {err}", source.repo)),
+        };
+        outcomes.insert(image.name.clone(), outcome);
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(outcomes)
+}
