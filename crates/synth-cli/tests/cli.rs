@@ -63,24 +63,31 @@ fn invalid_examples_exit_1_valid_exit_0() {
     );
 }
 
-fn write_state(dir: &Path, images_yaml: &str, deps: &[(&str, &[&str])]) {
-    let config = model::config::validate_factory(images_yaml, "images.yaml", None);
-    let images = config.resolved().unwrap();
-    let deps = deps
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
-        .collect();
-    let state = synth::fleet::state_for(&images, &deps);
-    std::fs::create_dir_all(dir.join("state/images")).unwrap();
-    std::fs::create_dir_all(dir.join("state/base-images")).unwrap();
-    for (name, s) in &state.images {
-        let text = serde_saphyr::to_string(s).unwrap();
-        std::fs::write(dir.join(format!("state/images/{name}.yaml")), text).unwrap();
+/// Writes the state of `dir` with the analyze job, from a source root holding one Dockerfile per
+/// image (`FROM` each of its dependencies), so the state is what the state crate produces.
+fn write_state(dir: &Path, deps: &[(&str, &str, &[&str])]) {
+    let sources = dir.join("../sources");
+    for (repo, dockerfile, froms) in deps {
+        let path = sources.join(repo).join(dockerfile);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let text: String = froms.iter().map(|f| format!("FROM {f}\n")).collect();
+        std::fs::write(path, text).unwrap();
     }
-    for (id, s) in &state.bases {
-        let text = serde_saphyr::to_string(s).unwrap();
-        std::fs::write(dir.join(format!("state/base-images/{id}.yaml")), text).unwrap();
-    }
+    let options = factory::AnalyzeOptions {
+        sources: factory::Sources::Root(sources),
+        images: Vec::new(),
+        build: None,
+        now: model::time::Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
+        commit: false,
+        push: None,
+        lock_timeout: std::time::Duration::from_secs(10),
+        environment: factory::Environment::default(),
+    };
+    let report = factory::analyze(&factory::FactoryDir::load(dir), &options).unwrap();
+    assert!(
+        report.is_success() && report.bytes_written > 0,
+        "{report:?}"
+    );
 }
 
 #[test]
@@ -92,10 +99,13 @@ fn generate_check_and_exit_codes() {
     std::fs::write(dir.join("images.yaml"), images).unwrap();
     write_state(
         &dir,
-        images,
         &[
-            ("web", &["node:22", "python:3.12-slim"]),
-            ("api", &["ghcr.io/acme/web:1"]),
+            (
+                "acme/web",
+                "app/Dockerfile",
+                &["node:22", "python:3.12-slim"],
+            ),
+            ("acme/api", "Dockerfile", &["ghcr.io/acme/web:1"]),
         ],
     );
     let out = tmp.path().join("dist/out.yaml");
