@@ -2,11 +2,10 @@
 //! image, state file, commit or push failed (the state files are written); 2 usage or
 //! configuration error (nothing written).
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use factory::{AnalyzeOptions, AnalyzeReport, Build, FactoryDir, PushOptions, Sources};
+use factory::{AnalyzeOptions, Build, FactoryDir, PushOptions, Sources};
 
 use crate::output::{self, Format, Global, Outcome};
 
@@ -75,11 +74,6 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         output::write_stderr(&text);
         return Ok(Outcome::ConfigError);
     }
-    if !global.quiet {
-        for d in dir.diagnostics() {
-            tracing::warn!("{}:{}:{}: {}", d.file, d.line, d.column, d.message);
-        }
-    }
     let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
     let options = AnalyzeOptions {
         sources: match args.source_root {
@@ -120,13 +114,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     match global.format {
         Format::Json => output::write_json(&report)?,
         Format::Text if global.quiet => {}
-        Format::Text => output::write_stdout(&text(&report))?,
+        Format::Text => output::write_stdout(&report.to_string())?,
     }
-    Ok(if report.is_success() {
-        Outcome::Success
-    } else {
-        Outcome::Findings
-    })
+    Ok(Outcome::findings_if(!report.is_success()))
 }
 
 /// A usage error in the words of the flags.
@@ -139,38 +129,4 @@ fn usage_message(err: &factory::UsageError) -> String {
         U::BadDigest(d) => format!("--built-digest `{d}` is not sha256:<64 hex characters>"),
         other => other.to_string(),
     }
-}
-
-fn text(r: &AnalyzeReport) -> String {
-    let mut t = format!(
-        "analyzed {} image(s), {} failed; bases +{} -{}; {} file(s) written, {} removed, {} bytes\n",
-        r.analyzed.len(),
-        r.failed.len(),
-        r.bases_added(),
-        r.bases_archived(),
-        r.files_written.len(),
-        r.files_removed.len(),
-        r.bytes_written
-    );
-    for f in &r.failed {
-        let _ = writeln!(t, "failed: {}: {}", f.image, f.error);
-    }
-    for e in &r.load_errors {
-        let (file, line, col, msg) = (&e.file, e.line, e.column, &e.message);
-        let _ = writeln!(t, "state file failed: {file}:{line}:{col}: {msg}");
-    }
-    for path in &r.files_written {
-        let _ = writeln!(t, "wrote {path}");
-    }
-    for path in &r.files_removed {
-        let _ = writeln!(t, "removed {path}");
-    }
-    if let Some(err) = &r.git_error {
-        let _ = writeln!(t, "error: {err}");
-    }
-    if let Some(commit) = &r.commit {
-        let pushed = if r.pushed { " and pushed" } else { "" };
-        let _ = writeln!(t, "committed {commit}{pushed}");
-    }
-    t
 }

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args, &cli.global),
     };
     match result {
-        Ok(outcome) => outcome.into(),
+        Ok(outcome) => ExitCode::from(outcome as u8),
         Err(err) => {
             output::report_fatal(&err);
             ExitCode::from(2)

@@ -41,30 +41,22 @@ pub struct Global {
     pub log_format: LogFormat,
 }
 
-/// The outcome of a command that ran: success, or ran but found errors.
+/// How a command ended; the discriminant is the exit status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Exit 0.
-    Success,
+    Success = 0,
     /// Exit 1: the command ran but found errors (bad Dockerfile, invalid reference, ...).
-    Findings,
+    Findings = 1,
     /// Exit 2: usage or configuration error; nothing was written.
-    ConfigError,
+    ConfigError = 2,
 }
 
-impl From<Outcome> for std::process::ExitCode {
-    fn from(outcome: Outcome) -> Self {
-        std::process::ExitCode::from(match outcome {
-            Outcome::Success => 0,
-            Outcome::Findings => 1,
-            Outcome::ConfigError => 2,
-        })
+impl Outcome {
+    /// `Findings` when the command found errors, else `Success`.
+    pub fn findings_if(found: bool) -> Self {
+        if found { Self::Findings } else { Self::Success }
     }
-}
-
-/// Whether stderr is a terminal (colours and progress bars only then).
-pub fn stderr_is_tty() -> bool {
-    std::io::stderr().is_terminal()
 }
 
 /// Sets up `tracing` on stderr according to the global options.
@@ -87,7 +79,10 @@ pub fn init_logging(global: &Global) {
         .with_target(false);
     let _ = match global.log_format {
         LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.with_ansi(stderr_is_tty()).compact().try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .compact()
+            .try_init(),
     };
 }
 

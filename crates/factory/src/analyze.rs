@@ -2,6 +2,7 @@
 //! pushed, with the analysis redone on the fresh state when a rebase conflicts.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -197,6 +198,9 @@ impl From<&LoadError> for FileError {
 /// commit or push is not an error: the files are written and [`AnalyzeReport::git_error`] says why.
 pub fn analyze(dir: &FactoryDir, options: &AnalyzeOptions) -> Result<AnalyzeReport, JobError> {
     let config = dir.config()?;
+    for d in dir.diagnostics() {
+        tracing::warn!("{}:{}:{}: {}", d.file, d.line, d.column, d.message);
+    }
     let only = selection(config, options)?;
     let build = build_record(config, options)?;
     let _lock = dir.lock(options.lock_timeout)?;
@@ -350,4 +354,43 @@ fn failures(outcomes: &BTreeMap<String, Discovery>) -> Vec<ImageFailure> {
 
 fn display(path: &Path) -> String {
     path.to_string_lossy().into_owned()
+}
+
+/// The text summary of `analyzer analyze`: a line of counts, then a line per failure, file and
+/// commit.
+impl fmt::Display for AnalyzeReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "analyzed {} image(s), {} failed; bases +{} -{}; {} file(s) written, {} removed, {} bytes",
+            self.analyzed.len(),
+            self.failed.len(),
+            self.bases_added(),
+            self.bases_archived(),
+            self.files_written.len(),
+            self.files_removed.len(),
+            self.bytes_written
+        )?;
+        for failure in &self.failed {
+            writeln!(f, "failed: {}: {}", failure.image, failure.error)?;
+        }
+        for e in &self.load_errors {
+            let (file, line, column, message) = (&e.file, e.line, e.column, &e.message);
+            writeln!(f, "state file failed: {file}:{line}:{column}: {message}")?;
+        }
+        for path in &self.files_written {
+            writeln!(f, "wrote {path}")?;
+        }
+        for path in &self.files_removed {
+            writeln!(f, "removed {path}")?;
+        }
+        if let Some(err) = &self.git_error {
+            writeln!(f, "error: {err}")?;
+        }
+        if let Some(commit) = &self.commit {
+            let pushed = if self.pushed { " and pushed" } else { "" };
+            writeln!(f, "committed {commit}{pushed}")?;
+        }
+        Ok(())
+    }
 }

@@ -93,6 +93,23 @@ pub enum JobError {
     },
 }
 
+impl JobError {
+    /// Whether this is a usage or configuration error (configuration, options, unreadable files,
+    /// state files, schemas: SPEC §10's exit 2) rather than a finding about the job's result or a
+    /// failure to write it (exit 1). Either way nothing (more) was written.
+    pub fn is_usage_error(&self) -> bool {
+        !matches!(
+            self,
+            Self::Synth(_)
+                | Self::SchemaViolations(_)
+                | Self::Serialize { .. }
+                | Self::InvalidYaml { .. }
+                | Self::Write(_)
+                | Self::CreateDir { .. }
+        )
+    }
+}
+
 /// Options of a job that do not fit the factory dir's configuration.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

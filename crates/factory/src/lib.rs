@@ -13,6 +13,8 @@
 //!   Schemas; [`is_up_to_date`] (`--check`), [`write_manifest`] and [`write_backstage`] (the
 //!   workspace's one atomic writer, [`state::atomic`]).
 //! - [`validate_manifests`]: any manifest files against Kargo's admission rules and the schemas.
+//! - [`BaseImagesReport`] and [`ParsedRef`]: the SPEC §10 contracts of `analyzer base-images` and
+//!   `analyzer parse-ref` (JSON via serde, text via `Display`).
 //!
 //! Nothing here prints (progress goes to `tracing`) or exits; errors are [`JobError`]s whose
 //! messages are complete on their own.
@@ -25,10 +27,12 @@
 //! ```
 
 mod analyze;
+mod base_images;
 mod commit;
 mod dir;
 mod error;
 mod manifests;
+mod parse_ref;
 mod sources;
 mod synthesize;
 mod validate;
@@ -37,10 +41,12 @@ pub use analyze::{
     AnalyzeOptions, AnalyzeReport, Build, Environment, FileError, ImageFailure, PushOptions,
     Sources, analyze,
 };
+pub use base_images::{BaseImagesReport, BuildArgError, options as dockerfile_options};
 pub use commit::{Changes, author, commit_message};
 pub use dir::{Config, FactoryDir};
 pub use error::{JobError, SchemasError, UsageError};
 pub use manifests::{ManifestReport, Problem, load_schemas, validate_manifests};
+pub use parse_ref::ParsedRef;
 pub use synthesize::{
     LOCK_TIMEOUT, SynthOptions, Synthesis, is_up_to_date, synthesize, write_backstage,
     write_manifest,

@@ -24,6 +24,18 @@ pub struct Problem {
     pub message: String,
 }
 
+/// `file: document N (Kind/name): rule: message`.
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (file, n, object) = (&self.file, self.document, &self.object);
+        write!(
+            f,
+            "{file}: document {n} ({object}): {}: {}",
+            self.rule, self.message
+        )
+    }
+}
+
 /// What [`validate_manifests`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ManifestReport {

@@ -84,17 +84,7 @@ struct Failure(u8, String);
 
 impl From<JobError> for Failure {
     fn from(err: JobError) -> Self {
-        // Exit 1: the job ran and its result is wrong or could not be written; 2: bad input.
-        let code = match &err {
-            JobError::Synth(_)
-            | JobError::SchemaViolations(_)
-            | JobError::Serialize { .. }
-            | JobError::InvalidYaml { .. }
-            | JobError::Write(_)
-            | JobError::CreateDir { .. } => 1,
-            _ => 2,
-        };
-        Self(code, err.to_string())
+        Self(if err.is_usage_error() { 2 } else { 1 }, err.to_string())
     }
 }
 
@@ -131,21 +121,12 @@ fn validate(cli: &Cli) -> Result<(), Failure> {
     }
     let text = match cli.format {
         OutputFormat::Json => {
-            serde_json::to_string_pretty(&report.problems).map_err(|e| Failure(1, e.to_string()))?
+            let json = serde_json::to_string_pretty(&report.problems);
+            json.map_err(|e| Failure(1, e.to_string()))? + "\n"
         }
-        OutputFormat::Text => report
-            .problems
-            .iter()
-            .map(|p| {
-                let (f, n, o) = (&p.file, p.document, &p.object);
-                format!("{f}: document {n} ({o}): {}: {}", p.rule, p.message)
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
+        OutputFormat::Text => report.problems.iter().map(|p| format!("{p}\n")).collect(),
     };
-    if !text.is_empty() {
-        stdout(&format!("{text}\n"))?;
-    }
+    stdout(&text)?;
     if !report.problems.is_empty() {
         return Err(Failure(
             1,
@@ -164,7 +145,7 @@ fn generate(cli: &Cli) -> Result<(), Failure> {
     let started = Instant::now();
     let dir = FactoryDir::load(&cli.factory_dir);
     for d in dir.diagnostics() {
-        eprint!("{}", dir.render(d));
+        eprintln!("{}", dir.render(d));
     }
     let configured = started.elapsed();
     let options = SynthOptions {

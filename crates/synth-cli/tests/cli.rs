@@ -186,6 +186,16 @@ fn generate_check_and_exit_codes() {
     let r = synth(&["--factory-dir", d, "--out", o]);
     assert_eq!(r.status.code(), Some(2));
     assert!(!out.exists());
+    // Rendered like `analyzer validate`: the location once, under the message.
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        stderr.contains("error: image name `Web` is not a DNS-1123 label"),
+        "{stderr}"
+    );
+    let location = format!("--> {}:1:9\n", dir.join("images.yaml").display());
+    assert_eq!(stderr.matches(":1:9").count(), 1, "{stderr}");
+    assert!(stderr.contains(&location), "{stderr}");
+    assert!(stderr.ends_with("nothing written\n"), "{stderr}");
 
     // A dangling base id in state: exit 1, nothing written.
     std::fs::write(dir.join("images.yaml"), images).unwrap();
