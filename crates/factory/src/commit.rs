@@ -183,3 +183,97 @@ pub(crate) fn commit_and_push(
     report.pushed = true;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn author_of(over: Option<&str>, configured: Option<&str>, git: bool) -> Author {
+        let env = Environment {
+            author_override: over.map(str::to_owned),
+            git_author: git.then(|| Author {
+                name: "Git Env".to_owned(),
+                email: "git@env.invalid".to_owned(),
+            }),
+            ..Environment::default()
+        };
+        let mut settings = Settings::default();
+        settings.state_repo.author = configured.map(str::to_owned);
+        author(&env, &settings)
+    }
+
+    #[test]
+    fn author_precedence_override_then_settings_then_git_then_default() {
+        let name = |a: Author| a.name;
+        assert_eq!(
+            name(author_of(Some("Job <j@x>"), Some("Cfg <c@x>"), true)),
+            "Job"
+        );
+        assert_eq!(name(author_of(None, Some("Cfg <c@x>"), true)), "Cfg");
+        assert_eq!(name(author_of(None, None, true)), "Git Env");
+        // An override that does not parse does not fall back to the settings' author.
+        assert_eq!(
+            name(author_of(Some("no email"), Some("Cfg <c@x>"), true)),
+            "Git Env"
+        );
+        assert_eq!(author_of(None, None, false), Author::default());
+    }
+
+    #[test]
+    fn the_message_lists_typed_changes_and_events() {
+        let changes = Changes {
+            images: ["uv", "web"].map(str::to_owned).into(),
+            bases: ["node-22"].map(str::to_owned).into(),
+        };
+        let events = [
+            Event::BaseAdded {
+                id: "node-22".to_owned(),
+            },
+            Event::Enrolled {
+                name: "web".to_owned(),
+            },
+        ];
+        let message = commit_message(&changes, &events, "2026-01-01T00:00:00Z");
+        assert_eq!(
+            message,
+            "image-factory: analyze 2 image(s), bases +1 -0\n\n\
+             Images: uv, web\nBases added: node-22\nBase files changed: node-22\n\
+             - enrolled web\n\nAnalyzed at 2026-01-01T00:00:00Z.\n"
+        );
+    }
+
+    #[test]
+    fn changes_come_from_the_entities_whose_files_the_plan_touches() {
+        let mut prev = State::default();
+        let mut next = State::default();
+        let image = || any_image();
+        prev.images.insert("gone".to_owned(), image());
+        next.archived_images.insert("gone".to_owned(), image());
+        next.images.insert("kept".to_owned(), image());
+        prev.images.insert("kept".to_owned(), image());
+        let plan = Plan {
+            writes: vec![(
+                Path::new(ARCHIVED_IMAGES_DIR).join("gone.yaml"),
+                String::new(),
+            )],
+            deletes: vec![store::image_path("gone")],
+        };
+        let changes = Changes::of(&plan, &prev, &next);
+        assert_eq!(changes.images, ["gone".to_owned()].into());
+        assert!(changes.bases.is_empty());
+    }
+
+    /// Any image state will do: only the names matter here.
+    fn any_image() -> model::state::ImageState {
+        let image = model::config::validate_factory(
+            "- name: x\n  repository: acme/x\n  source: {repo: acme/x}\n",
+            "images.yaml",
+            None,
+        )
+        .resolved()
+        .unwrap()
+        .remove(0);
+        state::update::fresh_image(&image, model::time::Timestamp::UNIX_EPOCH)
+    }
+}
