@@ -12,15 +12,10 @@ use model::state::State;
 
 #[test]
 fn legacy_deployment_synthesises_valid_manifests() {
-    let dir = common::root().join("../shared/legacy");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{} missing under CI",
-            dir.display()
-        );
+    let Some(dir) = testkit::shared(testkit::SharedData::Legacy) else {
         return;
     };
+    let entries = std::fs::read_dir(&dir).unwrap();
     let mut files: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
     files.sort();
     let now = model::time::Timestamp::parse("2026-01-01T00:00:00Z").unwrap();

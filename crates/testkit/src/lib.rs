@@ -2,11 +2,50 @@
 //!
 //! The data is never copied into the repository; it is read from `../shared` beside the repository,
 //! or from the directory an environment variable names. Outside CI a missing directory skips the
-//! test (with a message); with `CI` set it fails the test, so CI can never pass by testing nothing.
+//! test visibly ([`skip`]); with `CI` set it fails the test, so CI can never pass by testing nothing.
+//!
+//! A skip is recorded where the test harness cannot swallow it: libtest captures the output of
+//! passing tests, so besides a `SKIPPED:` line on stderr, [`skip`] appends `<test>\t<reason>` to the
+//! file named by [`SKIP_LOG_VAR`] (set by `cargo xtask test`, which counts the lines and fails
+//! under `CI` when there is any).
 #![allow(clippy::panic, clippy::print_stderr)] // test support: failing loudly is the point
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// The environment variable naming the file where skips are recorded (one line each).
+pub const SKIP_LOG_VAR: &str = "IMAGE_FACTORY_SKIP_LOG";
+
+/// Records that the current test is skipped for `reason`: a `SKIPPED: <test> (<reason>)` line on
+/// stderr and, when [`SKIP_LOG_VAR`] is set, a `<test>\t<reason>` line appended to that file. The
+/// caller then returns without asserting anything.
+///
+/// # Panics
+/// When `CI` is set: CI must not skip. Also when the skip log cannot be written.
+pub fn skip(reason: &str) {
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("<unnamed test>");
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: {reason}; CI must not skip it");
+    }
+    eprintln!("SKIPPED: {test} ({reason})");
+    if let Some(log) = std::env::var_os(SKIP_LOG_VAR) {
+        record_skip(Path::new(&log), test, reason)
+            .unwrap_or_else(|e| panic!("cannot record the skip in {}: {e}", log.to_string_lossy()));
+    }
+}
+
+/// Appends `<test>\t<reason>` to `log` in one `write` to a file opened for appending, so lines of
+/// parallel tests and processes never interleave.
+fn record_skip(log: &Path, test: &str, reason: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let line = format!("{test}\t{}\n", reason.replace(['\n', '\t'], " "));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?
+        .write_all(line.as_bytes())
+}
 
 /// A directory of shared acceptance data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +92,8 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The directory of `data`, or `None` (skip) when it is missing outside CI.
+/// The directory of `data`, or `None` when it is missing outside CI (the skip is recorded with
+/// [`skip`]; the test then returns).
 ///
 /// # Panics
 /// When the directory is missing and `CI` is set.
@@ -63,18 +103,11 @@ pub fn shared(data: SharedData) -> Option<PathBuf> {
     if dir.join(data.marker()).exists() {
         return Some(dir);
     }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "shared test data missing at {} (set {}); CI must not skip it",
-            dir.display(),
-            data.env_var()
-        );
-    }
-    eprintln!(
-        "SKIPPED: shared test data missing at {} (set {})",
+    skip(&format!(
+        "shared test data missing at {} (set {})",
         dir.display(),
         data.env_var()
-    );
+    ));
     None
 }
 
@@ -100,4 +133,21 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
         }
     }
     files
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn skips_are_appended_one_line_each() {
+        let log = std::env::temp_dir().join(format!("testkit-skips-{}", std::process::id()));
+        let _ = std::fs::remove_file(&log);
+        record_skip(&log, "a::one", "data missing\tat x").unwrap();
+        record_skip(&log, "b::two", "other").unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        std::fs::remove_file(&log).unwrap();
+        assert_eq!(text, "a::one\tdata missing at x\nb::two\tother\n");
+    }
 }
