@@ -11,6 +11,7 @@ mod pipeline;
 mod schema;
 mod synth;
 mod test;
+mod tidy;
 mod util;
 
 /// image-factory development tasks.
@@ -34,6 +35,8 @@ enum Command {
     Test(test::Args),
     /// Regenerate the example's manifests and fail on drift (what CI runs).
     Synth(synth::Args),
+    /// Check the repository's conventions (versions on internal dependencies, ...).
+    Tidy(tidy::Args),
     /// Generate a realistic fleet of N images (factory dir + sources) for benchmarks.
     GenCorpus(gen_corpus::Args),
 }
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Fuzz(args) => fuzz::run(args),
         Command::Test(args) => test::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Tidy(args) => tidy::run(args),
         Command::GenCorpus(args) => gen_corpus::run(args),
     };
     match result {

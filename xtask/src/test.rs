@@ -55,6 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             shared.display()
         );
     }
+    crate::tidy::run(crate::tidy::Args {})?;
     // Tests record skips here (testkit): libtest hides the output of passing tests.
     let skip_log = util::root().join("target/xtask-test-skips.log");
     if let Err(err) = std::fs::remove_file(&skip_log)
