@@ -69,12 +69,11 @@ pub struct Args {
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let dir = FactoryDir::load(&args.factory_dir);
     if dir.has_errors() {
-        let mut text: String = output::errors(&dir);
-        text.push_str("error: configuration is invalid; nothing was written\n");
-        output::write_stderr(&text);
+        let end = "error: configuration is invalid; nothing was written\n";
+        output::write_stderr(&(dir.render_all(false) + end));
         return Ok(Outcome::ConfigError);
     }
-    let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
+    let environment = factory::Environment::from_process();
     let options = AnalyzeOptions {
         sources: match args.source_root {
             Some(root) => Sources::Root(root),
@@ -87,11 +86,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
             .zip(args.built_digest)
             .map(|(tag, digest)| Build { tag, digest }),
         images: args.images,
-        now: state::clock::resolve(
-            args.now.as_deref(),
-            epoch.as_deref(),
-            state::clock::system_now(),
-        )?,
+        now: environment.clock(args.now.as_deref())?,
         commit: args.commit,
         push: args.push.then(|| PushOptions {
             remote: args.remote,
@@ -99,34 +94,19 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
             backoff: Duration::from_millis(args.push_backoff_ms),
         }),
         lock_timeout: Duration::from_secs(args.lock_timeout),
-        environment: factory::Environment::from_process(),
+        environment,
     };
     let report = match factory::analyze(&dir, &options) {
         Err(factory::JobError::Usage(usage)) => {
-            output::write_stderr(&format!("error: {}\n", usage_message(&usage)));
+            output::write_stderr(&format!("error: {usage}\n"));
             return Ok(Outcome::ConfigError);
         }
         other => other?,
     };
-    if let Some(err) = &report.git_error {
-        tracing::error!("{err}");
-    }
     match global.format {
         Format::Json => output::write_json(&report)?,
         Format::Text if global.quiet => {}
         Format::Text => output::write_stdout(&report.to_string())?,
     }
     Ok(Outcome::findings_if(!report.is_success()))
-}
-
-/// A usage error in the words of the flags.
-fn usage_message(err: &factory::UsageError) -> String {
-    use factory::UsageError as U;
-    match err {
-        U::UnknownImage(name) => format!("--image {name}: no such image in images.yaml"),
-        U::BuildNeedsOneImage => "--built-tag/--built-digest need exactly one --image".to_owned(),
-        U::NotManaged(name) => format!("--built-tag: `{name}` is not a managed image"),
-        U::BadDigest(d) => format!("--built-digest `{d}` is not sha256:<64 hex characters>"),
-        other => other.to_string(),
-    }
 }

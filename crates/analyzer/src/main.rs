@@ -36,14 +36,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            // clap prints help/version to stdout with exit 0 and usage errors with exit 2.
-            let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
-        }
-    };
+    // clap exits itself: 0 after --help/--version, 2 on a usage error.
+    let cli = Cli::parse();
     output::init_logging(&cli.global);
     let result = match cli.command {
         Command::ParseRef(args) => parse_ref::run(args, &cli.global),
@@ -54,7 +48,7 @@ fn main() -> ExitCode {
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),
         Err(err) => {
-            output::report_fatal(&err);
+            output::write_stderr(&format!("error: {err:#}\n"));
             ExitCode::from(2)
         }
     }

@@ -4,23 +4,13 @@ use std::io::{IsTerminal, Write as _};
 
 use clap::{Args, ValueEnum};
 
-/// How a command's result is written to stdout.
+/// How a command's result (stdout) or its log lines (stderr) are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Human-readable text.
+    /// Human-readable text (compact log lines).
     #[default]
     Text,
-    /// Machine-readable JSON (the contracts of SPEC §10).
-    Json,
-}
-
-/// How log lines are written to stderr.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Compact text.
-    #[default]
-    Text,
-    /// One JSON object per line, for Jobs.
+    /// JSON: the contracts of SPEC §10; logs as one object per line, for Jobs.
     Json,
 }
 
@@ -38,17 +28,15 @@ pub struct Global {
     pub quiet: bool,
     /// Log line format on stderr.
     #[arg(long, global = true, value_enum, default_value_t)]
-    pub log_format: LogFormat,
+    pub log_format: Format,
 }
 
-/// How a command ended; the discriminant is the exit status.
+/// How a command ended; the discriminant is the exit status: 1 the command ran but found errors
+/// (bad Dockerfile, invalid reference, ...), 2 usage or configuration error (nothing written).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Exit 0.
     Success = 0,
-    /// Exit 1: the command ran but found errors (bad Dockerfile, invalid reference, ...).
     Findings = 1,
-    /// Exit 2: usage or configuration error; nothing was written.
     ConfigError = 2,
 }
 
@@ -61,15 +49,11 @@ impl Outcome {
 
 /// Sets up `tracing` on stderr according to the global options.
 pub fn init_logging(global: &Global) {
+    let levels = ["warn", "info", "debug", "trace"];
     let level = if global.quiet {
         "error"
     } else {
-        match global.verbose {
-            0 => "warn",
-            1 => "info",
-            2 => "debug",
-            _ => "trace",
-        }
+        levels[usize::from(global.verbose.min(3))]
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("IMAGE_FACTORY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
@@ -78,23 +62,12 @@ pub fn init_logging(global: &Global) {
         .with_writer(std::io::stderr)
         .with_target(false);
     let _ = match global.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder
+        Format::Json => builder.json().try_init(),
+        Format::Text => builder
             .with_ansi(std::io::stderr().is_terminal())
             .compact()
             .try_init(),
     };
-}
-
-/// Reports an error that stopped a command before it could do its job.
-pub fn report_fatal(err: &anyhow::Error) {
-    write_stderr(&format!("error: {err:#}\n"));
-}
-
-/// The error diagnostics of a factory dir, rendered like a compiler.
-pub fn errors(dir: &factory::FactoryDir) -> String {
-    let errors = dir.diagnostics().iter().filter(|d| d.is_error());
-    errors.map(|d| dir.render(d) + "\n").collect()
 }
 
 /// Writes to stdout; a reader that went away (`| head`) is not our failure.

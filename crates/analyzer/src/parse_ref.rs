@@ -1,7 +1,6 @@
 //! `analyzer parse-ref`: parse image references like distribution/reference (SPEC §4, §10).
 
 use factory::ParsedRef;
-use model::reference::ImageRef;
 
 use crate::output::{self, Format, Global, Outcome};
 
@@ -19,20 +18,17 @@ pub struct Args {
 
 /// Prints one JSON object per line (or a text line each); exit 1 if any input is invalid.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
-    let results: Vec<_> = args
-        .refs
-        .iter()
-        .map(|r| ImageRef::parse_normalized(r))
-        .collect();
+    let parsed: Vec<ParsedRef> = args.refs.iter().map(|r| ParsedRef::parse(r)).collect();
     let mut text = String::new();
-    for (input, result) in args.refs.iter().zip(&results) {
-        let parsed = ParsedRef::new(input, result);
+    for p in &parsed {
         match global.format {
-            Format::Json => text += &serde_json::to_string(&parsed)?,
-            Format::Text => text += &parsed.to_string(),
+            Format::Json => text += &serde_json::to_string(p)?,
+            Format::Text => text += &p.to_string(),
         }
         text.push('\n');
     }
     output::write_stdout(&text)?;
-    Ok(Outcome::findings_if(!results.iter().all(Result::is_ok)))
+    Ok(Outcome::findings_if(
+        !parsed.iter().all(ParsedRef::is_valid),
+    ))
 }

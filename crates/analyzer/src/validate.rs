@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use factory::FactoryDir;
+use factory::{FactoryDir, Validation};
 
 use crate::output::{self, Format, Global, Outcome};
 
@@ -30,21 +30,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     match global.format {
         Format::Json => output::write_json(&shown.collect::<Vec<_>>())?,
         Format::Text => {
-            let mut text: String = shown.map(|d| dir.render(d) + "\n").collect();
-            let (errors, warnings) = (v.errors, if global.quiet { 0 } else { v.warnings });
-            if !v.is_valid() {
-                text += &format!(
-                    "error: configuration is invalid: {errors} error(s), {warnings} warning(s)\n"
-                );
-            } else if !global.quiet {
-                text += &format!("ok: configuration is valid ({warnings} warning(s))\n");
+            // Quiet: errors only, and warnings are not counted either.
+            let warnings = if global.quiet { 0 } else { v.warnings };
+            let mut text = dir.render_all(!global.quiet);
+            if !v.is_valid() || !global.quiet {
+                text += &format!("{}\n", Validation { warnings, ..v });
             }
             output::write_stderr(&text);
         }
     }
-    Ok(if v.is_valid() {
-        Outcome::Success
-    } else {
-        Outcome::ConfigError
-    })
+    Ok([Outcome::ConfigError, Outcome::Success][usize::from(v.is_valid())])
 }

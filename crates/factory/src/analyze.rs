@@ -67,6 +67,8 @@ pub struct Environment {
     pub author_override: Option<String>,
     /// The author git would use (`GIT_AUTHOR_NAME` and `GIT_AUTHOR_EMAIL`, both non-empty).
     pub git_author: Option<Author>,
+    /// The clock of reproducible builds (`SOURCE_DATE_EPOCH`, seconds since 1970).
+    pub source_date_epoch: Option<String>,
 }
 
 impl Environment {
@@ -80,7 +82,18 @@ impl Environment {
             git_author: var("GIT_AUTHOR_NAME")
                 .zip(var("GIT_AUTHOR_EMAIL"))
                 .map(|(name, email)| Author { name, email }),
+            source_date_epoch: var("SOURCE_DATE_EPOCH"),
         }
+    }
+
+    /// The time of a run: `now` (RFC 3339) when given, else [`Environment::source_date_epoch`],
+    /// else the system clock.
+    ///
+    /// # Errors
+    /// When `now` or the epoch does not parse.
+    pub fn clock(&self, now: Option<&str>) -> Result<Timestamp, state::clock::ClockError> {
+        let epoch = self.source_date_epoch.as_deref();
+        state::clock::resolve(now, epoch, state::clock::system_now())
     }
 }
 
@@ -220,6 +233,7 @@ pub fn analyze(dir: &FactoryDir, options: &AnalyzeOptions) -> Result<AnalyzeRepo
         && !plan.is_empty()
         && let Err(err) = commit::commit_and_push(&run, &changes, &mut report)
     {
+        tracing::error!("{err}");
         report.git_error = Some(err.to_string());
     }
     Ok(report)

@@ -1,7 +1,7 @@
 //! [`FactoryDir`]: a factory dir's configuration, read and validated once for every job.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use model::config::validate_factory;
 use model::diagnostic::{Diagnostic, has_errors};
@@ -42,11 +42,13 @@ pub struct FactoryDir {
     factory: File,
     diagnostics: Vec<Diagnostic>,
     config: Option<Config>,
+    load_time: Duration,
 }
 
 impl FactoryDir {
     /// Reads and validates `images.yaml` and `factory.yaml` of `path` together.
     pub fn load(path: impl Into<PathBuf>) -> Self {
+        let started = Instant::now();
         let path = path.into();
         let name = |file: &str| path.join(file).to_string_lossy().into_owned();
         let mut images = File {
@@ -106,7 +108,13 @@ impl FactoryDir {
             factory,
             diagnostics,
             config,
+            load_time: started.elapsed(),
         }
+    }
+
+    /// How long [`FactoryDir::load`] took (reading and validating).
+    pub fn load_time(&self) -> Duration {
+        self.load_time
     }
 
     /// The directory.
@@ -143,6 +151,13 @@ impl FactoryDir {
             .and_then(|f| f.text.as_deref())
             .unwrap_or("");
         diagnostic.render(source)
+    }
+
+    /// Every diagnostic (only the errors unless `warnings`) rendered with [`FactoryDir::render`],
+    /// each followed by a blank line.
+    pub fn render_all(&self, warnings: bool) -> String {
+        let shown = self.diagnostics.iter().filter(|d| warnings || d.is_error());
+        shown.map(|d| self.render(d) + "\n").collect()
     }
 
     /// The state store of this factory dir.

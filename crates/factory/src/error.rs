@@ -114,17 +114,17 @@ impl JobError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UsageError {
-    /// A selected image is not enrolled.
-    #[error("no such image in images.yaml: `{0}`")]
+    /// A selected image (`--image`) is not enrolled.
+    #[error("image `{0}` is not enrolled in images.yaml")]
     UnknownImage(String),
-    /// A build record names zero or several images.
-    #[error("a build record needs exactly one image")]
+    /// A build record (`--built-tag`, `--built-digest`) names zero or several images.
+    #[error("a build record (built tag and digest) needs exactly one selected image")]
     BuildNeedsOneImage,
     /// A build record names an image that is not managed.
-    #[error("`{0}` is not a managed image")]
+    #[error("cannot record a build of `{0}`: it is not a managed image")]
     NotManaged(String),
     /// A build record's digest is malformed.
-    #[error("`{0}` is not sha256:<64 hex characters>")]
+    #[error("built digest `{0}` is not sha256:<64 hex characters>")]
     BadDigest(String),
 }
 

@@ -20,13 +20,13 @@ pub enum ParsedRef<'a> {
         /// Domain and path.
         name: String,
         /// The registry.
-        domain: &'a str,
+        domain: String,
         /// The repository path.
-        path: &'a str,
+        path: String,
         /// The tag, if any.
-        tag: Option<&'a str>,
+        tag: Option<String>,
         /// The digest, if any.
-        digest: Option<&'a str>,
+        digest: Option<String>,
         /// The short form (`node:22`).
         familiar: String,
         /// The full form (`docker.io/library/node:22`).
@@ -44,17 +44,22 @@ pub enum ParsedRef<'a> {
 }
 
 impl<'a> ParsedRef<'a> {
+    /// Parses `input` like `ParseNormalizedNamed`.
+    pub fn parse(input: &'a str) -> Self {
+        Self::new(input, &ImageRef::parse_normalized(input))
+    }
+
     /// Describes `input` parsed as `result`.
-    pub fn new(input: &'a str, result: &'a Result<ImageRef, ReferenceError>) -> Self {
+    pub fn new(input: &'a str, result: &Result<ImageRef, ReferenceError>) -> Self {
         match result {
             Ok(r) => Self::Valid {
                 input,
                 valid: true,
                 name: r.name(),
-                domain: r.domain(),
-                path: r.path(),
-                tag: r.tag(),
-                digest: r.digest(),
+                domain: r.domain().to_owned(),
+                path: r.path().to_owned(),
+                tag: r.tag().map(str::to_owned),
+                digest: r.digest().map(str::to_owned),
                 familiar: r.familiar(),
                 canonical: r.canonical(),
             },

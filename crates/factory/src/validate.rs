@@ -22,6 +22,21 @@ impl Validation<'_> {
     }
 }
 
+/// The closing line of `analyzer validate`'s text output (without a newline).
+impl std::fmt::Display for Validation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (errors, warnings) = (self.errors, self.warnings);
+        if self.is_valid() {
+            write!(f, "ok: configuration is valid ({warnings} warning(s))")
+        } else {
+            write!(
+                f,
+                "error: configuration is invalid: {errors} error(s), {warnings} warning(s)"
+            )
+        }
+    }
+}
+
 /// Validates `dir`'s configuration (already done by [`FactoryDir::load`]; this counts the result).
 pub fn validate(dir: &FactoryDir) -> Validation<'_> {
     let diagnostics = dir.diagnostics();

@@ -4,14 +4,16 @@
 //! Flags → a job of the `factory` crate → rendering. Exit status: 0 success; 1 the manifests are
 //! invalid, out of date (`--check`) or cannot be derived from the state; 2 usage or configuration
 //! error (nothing written).
+#![allow(clippy::print_stderr)] // a binary reports to its user
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
 use factory::{FactoryDir, JobError, SynthOptions};
+
+const DEFAULT_OUT: &str = "dist/image-factory.k8s.yaml";
 
 /// Generate Kargo v1.11 manifests from an image-factory dir, or validate a manifest file.
 #[derive(Parser, Debug)]
@@ -33,11 +35,7 @@ struct Cli {
     #[arg(long, value_name = "DIR", default_value = "image-factory")]
     factory_dir: PathBuf,
     /// Where to write the manifests (`-`: stdout).
-    #[arg(
-        long,
-        value_name = "FILE|-",
-        default_value = "dist/image-factory.k8s.yaml"
-    )]
+    #[arg(long, value_name = "FILE|-", default_value = DEFAULT_OUT)]
     out: String,
     /// Do not write: exit 1 when the file differs from what would be generated.
     #[arg(long)]
@@ -88,15 +86,9 @@ impl From<JobError> for Failure {
     }
 }
 
-#[allow(clippy::print_stderr)] // a binary reports to its user
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
-        }
-    };
+    // clap exits itself: 0 after --help/--version, 2 on a usage error.
+    let cli = Cli::parse();
     let result = if cli.validate.is_empty() {
         generate(&cli)
     } else {
@@ -111,7 +103,6 @@ fn main() -> ExitCode {
     }
 }
 
-#[allow(clippy::print_stderr)]
 fn validate(cli: &Cli) -> Result<(), Failure> {
     let report = factory::validate_manifests(&cli.validate, cli.schemas.as_deref())?;
     if !report.schemas_checked && !cli.quiet {
@@ -127,11 +118,9 @@ fn validate(cli: &Cli) -> Result<(), Failure> {
         OutputFormat::Text => report.problems.iter().map(|p| format!("{p}\n")).collect(),
     };
     stdout(&text)?;
-    if !report.problems.is_empty() {
-        return Err(Failure(
-            1,
-            format!("{} problem(s) found", report.problems.len()),
-        ));
+    let problems = report.problems.len();
+    if problems > 0 {
+        return Err(Failure(1, format!("{problems} problem(s) found")));
     }
     if !cli.quiet {
         let (docs, files) = (report.documents, cli.validate.len());
@@ -140,14 +129,9 @@ fn validate(cli: &Cli) -> Result<(), Failure> {
     Ok(())
 }
 
-#[allow(clippy::print_stderr)]
 fn generate(cli: &Cli) -> Result<(), Failure> {
-    let started = Instant::now();
     let dir = FactoryDir::load(&cli.factory_dir);
-    for d in dir.diagnostics() {
-        eprintln!("{}", dir.render(d));
-    }
-    let configured = started.elapsed();
+    eprint!("{}", dir.render_all(true));
     let options = SynthOptions {
         schemas: cli.schemas.clone(),
     };
@@ -157,7 +141,7 @@ fn generate(cli: &Cli) -> Result<(), Failure> {
         let (state, ms) = (&synthesis.state, |d: std::time::Duration| d.as_millis());
         eprintln!(
             "synth: timings: configuration {} ms, state ({} images, {} bases) {} ms, synthesis {} ms",
-            ms(configured),
+            ms(dir.load_time()),
             state.images.len(),
             state.bases.len(),
             ms(synthesis.state_time),
