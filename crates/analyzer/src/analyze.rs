@@ -101,7 +101,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
             output::write_stderr(&format!("error: {usage}\n"));
             return Ok(Outcome::ConfigError);
         }
-        other => other?,
+        // The message is complete on its own: no cause chain (it would repeat).
+        other => other.map_err(|e| anyhow::anyhow!("{e}"))?,
     };
     match global.format {
         Format::Json => output::write_json(&report)?,

@@ -27,9 +27,9 @@ pub struct SynthOptions {
 
 /// What [`synthesize`] made.
 #[derive(Clone, Debug)]
-pub struct Synthesis {
-    /// The effective enrolment it was made from.
-    pub images: Vec<EffectiveImage>,
+pub struct Synthesis<'a> {
+    /// The effective enrolment it was made from (borrowed from the [`FactoryDir`]).
+    pub images: &'a [EffectiveImage],
     /// The state it was made from.
     pub state: State,
     /// The manifests.
@@ -45,7 +45,10 @@ pub struct Synthesis {
 /// # Errors
 /// The configuration is invalid, some state file does not load (manifests are never built from
 /// partial state), synthesis refuses the state, or the schemas cannot be used or reject the output.
-pub fn synthesize(dir: &FactoryDir, options: &SynthOptions) -> Result<Synthesis, JobError> {
+pub fn synthesize<'a>(
+    dir: &'a FactoryDir,
+    options: &SynthOptions,
+) -> Result<Synthesis<'a>, JobError> {
     let config = dir.config()?;
     let started = Instant::now();
     let state = load_state(dir)?;
@@ -69,7 +72,7 @@ pub fn synthesize(dir: &FactoryDir, options: &SynthOptions) -> Result<Synthesis,
         }
     }
     Ok(Synthesis {
-        images: config.images.clone(),
+        images: &config.images,
         state,
         manifest,
         state_time,
@@ -113,17 +116,15 @@ pub fn write_manifest(path: &Path, manifest: &Manifest) -> Result<bool, JobError
 ///
 /// # Errors
 /// [`JobError::CreateDir`] or [`JobError::Write`].
-pub fn write_backstage(dir: &Path, synthesis: &Synthesis) -> Result<usize, JobError> {
+pub fn write_backstage(dir: &Path, synthesis: &Synthesis<'_>) -> Result<usize, JobError> {
     std::fs::create_dir_all(dir).map_err(|source| JobError::CreateDir {
         path: dir.to_path_buf(),
         source,
     })?;
     let mut written = 0;
-    for (name, text) in synth::backstage::files(
-        &synthesis.images,
-        &synthesis.state,
-        &synthesis.manifest.plan,
-    ) {
+    for (name, text) in
+        synth::backstage::files(synthesis.images, &synthesis.state, &synthesis.manifest.plan)
+    {
         written += usize::from(state::atomic::write_if_changed(&dir.join(name), &text)?);
     }
     Ok(written)
