@@ -77,3 +77,51 @@ fn the_example_validates_and_synthesises_to_the_committed_manifest() {
     ));
     assert!(!synthesis.state.images.is_empty());
 }
+
+#[test]
+fn manifests_are_checked_against_the_rules_and_the_schemas() {
+    let Some(schemas) = testkit::shared(testkit::SharedData::KargoSchemas) else {
+        return;
+    };
+    let root = testkit::workspace_root();
+    let dir = FactoryDir::load(root.join("image-factory"));
+    let options = SynthOptions {
+        schemas: Some(schemas.clone()),
+    };
+    assert!(factory::synthesize(&dir, &options).is_ok());
+    let committed = [root.join("dist/image-factory.k8s.yaml")];
+    let report = factory::validate_manifests(&committed, Some(&schemas)).unwrap();
+    assert!(report.schemas_checked && report.documents > 10);
+    assert_eq!(report.problems, Vec::new());
+    // A broken manifest: its problems name file, document and rule.
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.yaml");
+    let text = std::fs::read_to_string(&committed[0]).unwrap();
+    std::fs::write(
+        &bad,
+        text.replacen("kind: Stage", "kind: Stage\nunknownField: 1", 1),
+    )
+    .unwrap();
+    let report = factory::validate_manifests(std::slice::from_ref(&bad), Some(&schemas)).unwrap();
+    assert!(!report.problems.is_empty());
+    assert!(
+        report
+            .problems
+            .iter()
+            .all(|p| p.file == bad.display().to_string())
+    );
+    assert!(
+        report.problems.iter().any(|p| p.rule == "schema"),
+        "{:?}",
+        report.problems
+    );
+    // Not YAML, and no schema dir: errors of their own kind.
+    std::fs::write(&bad, "a: [\n").unwrap();
+    let err = factory::validate_manifests(std::slice::from_ref(&bad), None).unwrap_err();
+    assert!(
+        matches!(err, JobError::InvalidYaml { .. }) && !err.is_usage_error(),
+        "{err}"
+    );
+    let err = factory::load_schemas(tmp.path()).unwrap_err();
+    assert!(matches!(err, factory::SchemasError::Empty(_)), "{err}");
+}
