@@ -121,6 +121,7 @@ pub struct AnalyzeOptions {
 /// The report of a run (`analyzer analyze --format json`, field order as documented).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct AnalyzeReport {
     /// The time of the run (RFC 3339).
     pub now: String,

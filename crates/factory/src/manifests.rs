@@ -38,6 +38,7 @@ impl std::fmt::Display for Problem {
 
 /// What [`validate_manifests`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ManifestReport {
     /// Documents checked.
     pub documents: usize,

@@ -27,6 +27,7 @@ pub struct SynthOptions {
 
 /// What [`synthesize`] made.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Synthesis<'a> {
     /// The effective enrolment it was made from (borrowed from the [`FactoryDir`]).
     pub images: &'a [EffectiveImage],
