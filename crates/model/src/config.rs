@@ -404,16 +404,28 @@ impl<'a> Decoder<'a> {
         ok.then_some(out)
     }
 
-    /// Rejects text that could inject a Kargo `${{ }}` expression, an Argo `{{ }}` placeholder or
-    /// YAML structure (line breaks) into generated manifests.
+    /// Rejects text that could inject a Kargo `${{ }}` expression, an Argo `{{ }}` placeholder
+    /// (the markers of [`crate::kargo::template_marker`], which synth checks again) or YAML
+    /// structure (line breaks) into generated manifests.
     pub fn check_safe_text(&mut self, node: &Node, text: &str, what: &str) -> bool {
-        if text.contains("{{") || text.contains("}}") {
-            self.error_hint(
-                node.pos,
-                format!("{what}: must not contain `{{{{` or `}}}}`"),
-                "template expressions are not allowed in configuration values",
-            );
-            return false;
+        match crate::kargo::template_marker(text) {
+            Some("{{" | "}}") => {
+                self.error_hint(
+                    node.pos,
+                    format!("{what}: must not contain `{{{{` or `}}}}`"),
+                    "template expressions are not allowed in configuration values",
+                );
+                return false;
+            }
+            Some(marker) => {
+                self.error_hint(
+                    node.pos,
+                    format!("{what}: must not contain `{marker}`"),
+                    "variables and template expressions are not expanded in configuration values; write the literal value",
+                );
+                return false;
+            }
+            None => {}
         }
         if text.chars().any(char::is_control) {
             self.error(

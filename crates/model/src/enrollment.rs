@@ -854,7 +854,18 @@ fn check_reference(
         return;
     }
     let name = format!("{registry}/{repository}");
-    if let Err(err) = ImageRef::parse_normalized(&name) {
+    let parsed = ImageRef::parse_normalized(&name);
+    if let Ok(r) = &parsed
+        && !crate::kargo::is_image_repo(&r.name())
+    {
+        d.error_hint(
+            pos,
+            format!("{what}: `{name}` is not an image name Kargo can subscribe to"),
+            "Kargo's repoURL pattern allows components of letters, digits and `_` joined by single `.` or `-` (no `--`), and no IPv6 registry address",
+        );
+        return;
+    }
+    if let Err(err) = parsed {
         let hint = if repository.to_lowercase() != repository {
             format!(
                 "repository paths are lower case: `{}`",
@@ -913,18 +924,7 @@ fn decode_source(d: &mut Decoder<'_>, node: &Node, what: &str) -> Option<Source>
             None
         }
     };
-    let branch = safe_string(d, &f, "branch", &swhat).filter(|b| {
-        let ok = is_branch_name(b);
-        if !ok
-            && let Some(n) = f.get("branch") {
-                d.error_hint(
-                    n.pos,
-                    format!("{swhat}: `branch`: `{b}` is not a valid branch name"),
-                    "a branch name has no spaces, `..`, `~`, `^`, `:`, `?`, `*`, `[` or `\\`, and does not start with `-` or `/`",
-                );
-            }
-        ok
-    });
+    let branch = safe_string(d, &f, "branch", &swhat).filter(|b| check_branch(d, &f, b, &swhat));
     let dockerfile = repo_relative(d, &f, "dockerfile", &swhat);
     let context = repo_relative(d, &f, "context", &swhat);
     let workflow = safe_string(d, &f, "workflow", &swhat).filter(|w| {
@@ -1072,24 +1072,47 @@ fn checked_map(
     let map = d.string_map(f, key, what)?;
     let node = f.get(key)?;
     let mut ok = true;
+    // Point at the offending key or value, not at the start of the mapping.
+    let entry = |name: &str| {
+        node.as_map()
+            .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(name)))
+            .map_or((node, node), |(k, v)| (k, v))
+    };
     for (k, v) in &map {
+        let (key_node, value_node) = entry(k);
         let key_ok = !k.is_empty()
             && k.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
             && !k.starts_with(|c: char| c.is_ascii_digit());
         if !key_ok {
             d.error_hint(
-                node.pos,
+                key_node.pos,
                 format!("{what}: `{key}`: `{k}` is not a valid name"),
                 "names are letters, digits, `_` and `-`, not starting with a digit",
             );
             ok = false;
         }
-        ok &= d.check_safe_text(node, v, &format!("{what}: `{key}.{k}`"));
+        ok &= d.check_safe_text(value_node, v, &format!("{what}: `{key}.{k}`"));
     }
     ok.then_some(map)
 }
 
+/// A branch both git and Kargo accept ([`crate::kargo::is_branch`]: synth puts it in a git
+/// subscription and in `git-clone` / `git-push` steps); reports and returns false otherwise.
+fn check_branch(d: &mut Decoder<'_>, f: &Fields<'_>, branch: &str, what: &str) -> bool {
+    let ok = is_branch_name(branch) && crate::kargo::is_branch(branch);
+    if !ok && let Some(n) = f.get("branch") {
+        d.error_hint(
+            n.pos,
+            format!("{what}: `branch`: `{branch}` is not a branch name Kargo accepts"),
+            "use letters, digits, `.`, `_`, `/` and `-`, starting with a letter or digit and ending with a letter, digit, `_` or `-` (no `..` or `//`)",
+        );
+    }
+    ok
+}
+
+/// git's own rules for a ref name (`git check-ref-format`), which Kargo's pattern alone lets
+/// through (`a..b`, `a//b`, `x.lock`).
 fn is_branch_name(b: &str) -> bool {
     !b.is_empty()
         && !b.starts_with(['-', '/'])
@@ -1137,16 +1160,8 @@ fn decode_updates(d: &mut Decoder<'_>, node: &Node, what: &str) -> Vec<UpdateTar
                 "give the YAML path of the field holding the image, e.g. `key: images.web.tag`",
             );
         }
-        let branch = safe_string(d, &f, "branch", &uwhat).filter(|b| {
-            let ok = is_branch_name(b);
-            if !ok && let Some(n) = f.get("branch") {
-                d.error(
-                    n.pos,
-                    format!("{uwhat}: `branch`: `{b}` is not a valid branch name"),
-                );
-            }
-            ok
-        });
+        let branch =
+            safe_string(d, &f, "branch", &uwhat).filter(|b| check_branch(d, &f, b, &uwhat));
         if let (Some(repo), Some(path), Some(kind)) = (repo, path, kind) {
             out.push(UpdateTarget {
                 repo,
@@ -1158,17 +1173,6 @@ fn decode_updates(d: &mut Decoder<'_>, node: &Node, what: &str) -> Vec<UpdateTar
         }
     }
     out
-}
-
-/// A loose check of a Masterminds/semver constraint (what Kargo uses): comparison operators,
-/// versions with optional wildcards, `,`/space (and) and `||` (or).
-fn is_semver_constraint(c: &str) -> bool {
-    let c = c.trim();
-    !c.is_empty()
-        && c.chars()
-            .any(|ch| ch.is_ascii_digit() || matches!(ch, '*' | 'x' | 'X'))
-        && c.chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || " .*<>=!^~,|-+".contains(ch))
 }
 
 fn decode_tag_policy(d: &mut Decoder<'_>, node: &Node, what: &str) -> Option<TagPolicy> {
@@ -1203,7 +1207,7 @@ fn decode_tag_policy(d: &mut Decoder<'_>, node: &Node, what: &str) -> Option<Tag
                 })
             }
         }
-        (TagStrategy::SemVer, Some(c), Some(n)) if !is_semver_constraint(c) => {
+        (TagStrategy::SemVer, Some(c), Some(n)) if !crate::semver::is_constraint(c) => {
             d.error_hint(
                 n.pos,
                 format!("{twhat}: `constraint`: `{c}` is not a SemVer constraint"),
@@ -1279,23 +1283,6 @@ mod tests {
         assert_eq!(diags.len(), 1, "{diags:?}");
         assert!(!diags[0].is_error());
         assert_eq!((diags[0].line, diags[0].column), (4, 3));
-    }
-
-    #[test]
-    fn semver_constraints() {
-        for ok in [
-            ">=0.0.0",
-            "^1.2",
-            "~1.4.0",
-            ">=1.0.0 <2.0.0",
-            "1.x",
-            ">=1, <2 || 3.*",
-        ] {
-            assert!(is_semver_constraint(ok), "{ok}");
-        }
-        for bad in ["", "latest", "${{ x }}", "1.0 @ 2"] {
-            assert!(!is_semver_constraint(bad), "{bad}");
-        }
     }
 
     #[test]

@@ -77,9 +77,10 @@ pub struct BasePlan {
     pub delays: BTreeSet<u64>,
 }
 
+/// Defensive re-check of text configuration validation already refused
+/// ([`model::kargo::template_marker`]): it would inject an expression into the manifests.
 fn check_safe(image: &str, field: &str, value: &str) -> Result<(), SynthError> {
-    if value.contains("${") || value.contains("{{") || value.contains("}}") || value.contains("{%")
-    {
+    if model::kargo::template_marker(value).is_some() {
         return Err(SynthError::UnsafeText {
             image: image.to_owned(),
             field: field.to_owned(),
@@ -89,6 +90,8 @@ fn check_safe(image: &str, field: &str, value: &str) -> Result<(), SynthError> {
     Ok(())
 }
 
+/// Defensive re-check, with the functions validation uses, of the user text synth copies into
+/// manifests (a caller may build [`EffectiveImage`]s without validating them).
 fn check_image_text(image: &EffectiveImage) -> Result<(), SynthError> {
     let n = &image.name;
     let branches = image
@@ -97,7 +100,7 @@ fn check_image_text(image: &EffectiveImage) -> Result<(), SynthError> {
         .map(|s| &s.branch)
         .chain(image.updates.iter().filter_map(|u| u.branch.as_ref()));
     for branch in branches {
-        if !crate::check::kargo_branch_ok(branch) {
+        if !model::kargo::is_branch(branch) {
             return Err(SynthError::InvalidBranch {
                 image: n.clone(),
                 branch: branch.clone(),
@@ -130,6 +133,15 @@ fn check_image_text(image: &EffectiveImage) -> Result<(), SynthError> {
             check_safe(n, "updates.branch", b)?;
         }
     }
+    let policy = &image.tag_policy;
+    if policy.strategy == model::enrollment::TagStrategy::SemVer
+        && !model::semver::is_constraint(policy.effective_constraint())
+    {
+        return Err(SynthError::InvalidConstraint {
+            image: n.clone(),
+            constraint: policy.effective_constraint().to_owned(),
+        });
+    }
     Ok(())
 }
 
@@ -142,7 +154,7 @@ pub fn plan(images: &[EffectiveImage], state: &State) -> Result<Plan, SynthError
     for image in images {
         let Some(r) = image
             .image_ref()
-            .filter(|r| crate::check::kargo_image_repo_ok(&r.name()))
+            .filter(|r| model::kargo::is_image_repo(&r.name()))
         else {
             return Err(SynthError::InvalidImage(image.name.clone()));
         };
@@ -192,7 +204,7 @@ pub fn plan(images: &[EffectiveImage], state: &State) -> Result<Plan, SynthError
                 };
                 let parsed = base_refs.entry(id.as_str()).or_insert_with(|| {
                     base.image_ref().map(|r| {
-                        let ok = crate::check::kargo_image_repo_ok(&r.name());
+                        let ok = model::kargo::is_image_repo(&r.name());
                         (r, ok)
                     })
                 });
