@@ -819,7 +819,10 @@ pub(crate) fn check_registry(d: &mut Decoder<'_>, node: &Node, registry: &str, w
         return false;
     }
     let is_host = registry.contains('.') || registry.contains(':') || registry == "localhost";
-    let parses = ImageRef::parse_normalized(&format!("{registry}/x")).is_ok();
+    // distribution/reference keeps a host-like first component that is not a domain (`my_reg.io`)
+    // as part of the path, with no domain at all: the registry must come back as the domain.
+    let parses = ImageRef::parse_normalized(&format!("{registry}/x"))
+        .is_ok_and(|r| r.domain() == registry || registry == "index.docker.io");
     if parses && is_host && registry.to_lowercase() == registry {
         return true;
     }
