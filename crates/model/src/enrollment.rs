@@ -18,9 +18,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Decoder, Fields, dns_label_suggestion, is_dns_label};
+use crate::config::{Decoder, Fields, dns_label_suggestion};
 use crate::diagnostic::Diagnostic;
 use crate::duration::Duration;
+use crate::names::is_dns1123_label;
 use crate::reference::ImageRef;
 use crate::settings::Settings;
 use crate::yaml::{self, Node, Pos, Value};
@@ -625,7 +626,7 @@ fn decode_entry(
     // name
     let name = match d.require(&f, "name", what) {
         Some(n) => d.string_node(n, &format!("{what}: `name`")).and_then(|name| {
-            if is_dns_label(&name, NAME_MAX) {
+            if is_dns1123_label(&name, NAME_MAX) {
                 Some(name)
             } else {
                 let suggestion = dns_label_suggestion(&name, NAME_MAX);

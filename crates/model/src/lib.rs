@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod diagnostic;
+pub mod digest;
 pub mod duration;
 pub mod enrollment;
 pub mod kargo;
@@ -15,6 +16,6 @@ pub mod reference;
 pub mod semver;
 pub mod settings;
 pub mod state;
-pub mod suggest;
+pub(crate) mod suggest;
 pub mod time;
 pub mod yaml;
