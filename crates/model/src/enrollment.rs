@@ -89,8 +89,9 @@ pub struct Source {
     pub provider: Option<Provider>,
     /// `owner/name` on GitHub, `group/.../name` on GitLab.
     pub repo: String,
-    /// Branch to build and watch (default `main`).
+    /// Branch to build and watch (default `main`); Kargo's branch pattern applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 255), regex(pattern = crate::kargo::BRANCH_PATTERN))]
     pub branch: Option<String>,
     /// Path of the Dockerfile in the repository (default `Dockerfile`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,8 +184,9 @@ pub struct UpdateTarget {
     /// `yaml-update`: the YAML path of the field to set (required there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// Branch to push to (default: the repository's `main`).
+    /// Branch to push to (default: the repository's `main`); Kargo's branch pattern applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 255), regex(pattern = crate::kargo::BRANCH_PATTERN))]
     pub branch: Option<String>,
 }
 
