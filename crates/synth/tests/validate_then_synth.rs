@@ -6,7 +6,10 @@
 //! git allows and Kargo does not, almost-SemVer constraints, `--` in names, ...) in every field synth
 //! copies into manifests. Those that validate go through the real pipeline: the Dockerfiles are
 //! analysed by the state crate (build args may rewrite the `FROM` line), the state is built by
-//! `state::update::update`, then synth runs on it.
+//! `state::update::update`, then synth runs on it. A second property does the same for
+//! `factory.yaml` (whose values reach the AnalysisTemplate, Namespace and Backstage ConfigMaps).
+//! Each property also demands that a real share of the generated cases validates, so it cannot
+//! pass vacuously.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,7 +18,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use image_factory_synth::{check, parse_documents, synthesize};
 use model::config::validate_factory;
 use model::enrollment::EffectiveImage;
-use model::settings::Settings;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use state::discover::{Outcome, analyze_bytes};
@@ -285,11 +287,20 @@ fn dockerfile(i: usize, entries: &[Entry], images: &[EffectiveImage]) -> String 
 /// Runs validation, then (when it passes) state and synth; `Ok(true)` when the configuration
 /// validated.
 fn validate_then_synth(entries: &[Entry]) -> Result<bool, TestCaseError> {
+    validate_then_synth_with(entries, None)
+}
+
+/// [`validate_then_synth`] with a `factory.yaml`.
+fn validate_then_synth_with(
+    entries: &[Entry],
+    factory: Option<&str>,
+) -> Result<bool, TestCaseError> {
     let text = images_yaml(entries);
-    let config = validate_factory(&text, "images.yaml", None);
-    let Some(images) = config.resolved() else {
+    let config = validate_factory(&text, "images.yaml", factory.map(|f| (f, "factory.yaml")));
+    let (Some(images), Some(settings)) = (config.resolved(), config.settings.clone()) else {
         return Ok(false);
     };
+    let text = format!("{text}---- factory.yaml\n{}", factory.unwrap_or_default());
     let outcomes: BTreeMap<String, Outcome> = images
         .iter()
         .enumerate()
@@ -313,7 +324,7 @@ fn validate_then_synth(entries: &[Entry]) -> Result<bool, TestCaseError> {
         },
     )
     .state;
-    let manifest = synthesize(&images, &Settings::default(), &state);
+    let manifest = synthesize(&images, &settings, &state);
     let manifest = match manifest {
         Ok(m) => m,
         Err(err) => {
@@ -389,4 +400,132 @@ fn the_issue_cases_fail_validation() {
         }
         assert!(!validate_then_synth(&[e]).unwrap(), "{field}: {value}");
     }
+}
+
+/// Hostile text for settings: mostly the template markers (settings reach the AnalysisTemplate,
+/// where Argo's `{{args}}` and Kargo's `${{ }}` both mean something), else any [`hostile`] text.
+fn settings_hostile() -> impl Strategy<Value = String> {
+    prop_oneof![
+        1 => prop_oneof![
+            Just("${{ secret('t').token }}"),
+            Just("{{args.image}}"),
+            Just("{{args.nope}}"),
+            Just("main${X}"),
+        ]
+        .prop_map(str::to_owned),
+        1 => hostile(),
+    ]
+}
+
+/// `factory.yaml` text: plausible settings with up to two values replaced by hostile text.
+fn factory() -> impl Strategy<Value = String> {
+    let plausible = vec![
+        ("project", "image-factory".to_owned()),
+        (
+            "stateRepo.url",
+            "https://github.com/acme/platform.git".to_owned(),
+        ),
+        ("stateRepo.branch", "main".to_owned()),
+        ("stateRepo.path", "image-factory".to_owned()),
+        ("analyzer.image", "ghcr.io/acme/analyzer:0.1.0".to_owned()),
+        ("analyzer.pullSecret", "regcred".to_owned()),
+        ("secrets.githubToken", "github-token".to_owned()),
+        ("secrets.gitCredentials", "git-credentials".to_owned()),
+        ("backstage.enabled", "true".to_owned()),
+        ("backstage.label", "backstage.io/catalog".to_owned()),
+        ("monitoring.baseInterval", "24h".to_owned()),
+        ("monitoring.managedInterval", "5m".to_owned()),
+        ("namespace.labels.team", "platform".to_owned()),
+    ];
+    let n = plausible.len();
+    (
+        proptest::collection::vec(prop_oneof![3 => Just(true), 1 => Just(false)], n),
+        proptest::collection::vec((0..n, settings_hostile()), 0..3),
+    )
+        .prop_map(move |(present, mutations)| {
+            let mut values = plausible.clone();
+            for (at, value) in mutations {
+                values[at].1 = value;
+            }
+            let mut sections: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            let mut top = String::new();
+            for ((key, value), keep) in values.iter().zip(&present) {
+                if !keep {
+                    continue;
+                }
+                // `backstage.enabled` is a boolean unless mutated.
+                let rendered = if value == "true" {
+                    "true".to_owned()
+                } else {
+                    q(value)
+                };
+                match key.split_once('.') {
+                    None => top.push_str(&format!("{key}: {rendered}\n")),
+                    Some((section, rest)) => {
+                        let line = match rest.split_once('.') {
+                            Some((map, k)) => format!("  {map}:\n    {k}: {rendered}"),
+                            None => format!("  {rest}: {rendered}"),
+                        };
+                        sections.entry(section).or_default().push(line);
+                    }
+                }
+            }
+            for (section, lines) in sections {
+                top.push_str(&format!("{section}:\n{}\n", lines.join("\n")));
+            }
+            top
+        })
+}
+
+/// A fixed fleet (two managed images, one a cascade of the other, and an external one), so the
+/// settings reach every object kind.
+fn fleet_entries() -> Vec<Entry> {
+    let e = |external: bool, from_parent: bool| Entry {
+        repository: "acme/app".into(),
+        gitlab: false,
+        repo: "acme/app".into(),
+        branch: None,
+        dockerfile: None,
+        context: None,
+        workflow: None,
+        inputs: vec![("env".into(), "prod".into())],
+        build_args: Vec::new(),
+        digest_strategy: false,
+        constraint: None,
+        update: Some((
+            "acme/deploy".into(),
+            "apps/app/values.yaml".into(),
+            Some("image.tag".into()),
+            None,
+        )),
+        external,
+        from_parent,
+    };
+    vec![e(false, false), e(false, true), e(true, false)]
+}
+
+#[test]
+fn a_factory_that_validates_synthesises() {
+    let validated = AtomicUsize::new(0);
+    let cases = 200;
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let entries = fleet_entries();
+    let result = runner.run(&factory(), |factory| {
+        if validate_then_synth_with(&entries, Some(&factory))? {
+            validated.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    });
+    if let Err(err) = result {
+        panic!("{err}");
+    }
+    let validated = validated.into_inner();
+    assert!(
+        validated >= cases as usize / 4,
+        "only {validated} of {cases} generated factory.yaml validated"
+    );
 }
