@@ -1,7 +1,8 @@
 //! The SemVer-constraint grammar Kargo accepts for an image subscription's `constraint` (SemVer
 //! strategy). Kargo hands the text to Masterminds/semver v3 `NewConstraint`
-//! (`github.com/Masterminds/semver/v3`, `constraints.go`), so this is a transcription of that
-//! parser's acceptance rules, not of the SemVer spec:
+//! (`github.com/Masterminds/semver/v3`, `constraints.go` and `version.go` as of v3.4.0, where
+//! `CoerceNewVersion` is on by default), so this is a transcription of that parser's acceptance
+//! rules, not of the SemVer spec:
 //!
 //! 1. `rewriteRange`: every `A - B` hyphen range becomes `>= A, <= B`;
 //! 2. the text is split on `||`; each alternative must match `validConstraintRegex` (operators
@@ -48,7 +49,7 @@ fn grammar() -> Option<Grammar> {
         valid: re(format!(
             "^({WS}*({OPS}){WS}*({CV}){WS}*)((?:{WS}+|,{WS}*)({OPS}){WS}*({CV}){WS}*)*$"
         ))?,
-        // `version.go` SemVerRegex, anchored as in `init()`.
+        // `version.go` `looseSemVerRegex`, anchored as in `init()`.
         version: re(r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$".to_owned())?,
     })
 }
@@ -78,15 +79,15 @@ pub fn is_constraint(text: &str) -> bool {
     })
 }
 
-/// `rewriteRange`: `A - B` → `>= A, <= B` (first occurrence of each match, as Go's
-/// `strings.Replace(o, v[0], t, 1)`).
+/// `rewriteRange`: `A - B` → `>= A, <= B ` (with v3.4's trailing space; first occurrence of each
+/// match, as Go's `strings.Replace(o, v[0], t, 1)`).
 fn rewrite_range(g: &Grammar, text: &str) -> String {
     let mut out = text.to_owned();
     for caps in g.range.captures_iter(text) {
         let (Some(all), Some(lo), Some(hi)) = (caps.get(0), caps.get(1), caps.get(11)) else {
             continue;
         };
-        let replacement = format!(">= {}, <= {}", lo.as_str(), hi.as_str());
+        let replacement = format!(">= {}, <= {} ", lo.as_str(), hi.as_str());
         out = out.replacen(all.as_str(), &replacement, 1);
     }
     out
@@ -118,8 +119,9 @@ fn parse_constraint(g: &Grammar, c: &str) -> bool {
     new_version(g, &version)
 }
 
-/// `NewVersion`: the pattern, numeric parts that fit a `uint64`, and prerelease identifiers
-/// without leading zeros (`validatePrerelease`).
+/// `NewVersion` in its default coercing mode (`coerceNewVersion`): the loose pattern, numeric
+/// parts that fit a `uint64`, and prerelease identifiers without leading zeros
+/// (`validatePrerelease`; the pattern already enforces what `validateMetadata` checks).
 fn new_version(g: &Grammar, v: &str) -> bool {
     let Some(m) = g.version.captures(v) else {
         return false;
@@ -159,6 +161,7 @@ mod tests {
             "v1.2.3 || >=2",
             ">=1, <2 || 3.*",
             "1.2 - 1.4",
+            "1.0 - 2.0 3.0",
             "!=1.2.3",
             "1.2.3-beta.1",
             "1.2.3+build.5",
