@@ -356,13 +356,19 @@ pub(crate) fn check_registry(d: &mut Decoder<'_>, node: &Node, registry: &str, w
     // as part of the path, with no domain at all: the registry must come back as the domain.
     let parses = ImageRef::parse_normalized(&format!("{registry}/x"))
         .is_ok_and(|r| r.domain() == registry || registry == "index.docker.io");
-    if parses && is_host && registry.to_lowercase() == registry {
+    let lower = registry.to_lowercase() == registry;
+    if parses && is_host && lower {
         return true;
     }
+    let hint = if is_host && lower {
+        "a host name is `.`-separated labels of letters, digits and `-` (no `_`), with an optional `:port` (`registry.example.com:5000`)"
+    } else {
+        "a registry host is lower-case and contains a `.` or a `:` (`ghcr.io`, `registry.example.com:5000`) or is `localhost`; Docker Hub is `docker.io`"
+    };
     d.error_hint(
         node.pos,
         format!("{what}: `{registry}` is not a registry host"),
-        "a registry host is lower-case and contains a `.` or a `:` (`ghcr.io`, `registry.example.com:5000`) or is `localhost`; Docker Hub is `docker.io`",
+        hint,
     );
     false
 }
