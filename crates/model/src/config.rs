@@ -404,16 +404,28 @@ impl<'a> Decoder<'a> {
         ok.then_some(out)
     }
 
-    /// Rejects text that could inject a Kargo `${{ }}` expression, an Argo `{{ }}` placeholder or
-    /// YAML structure (line breaks) into generated manifests.
+    /// Rejects text that could inject a Kargo `${{ }}` expression, an Argo `{{ }}` placeholder
+    /// (the markers of [`crate::kargo::template_marker`], which synth checks again) or YAML
+    /// structure (line breaks) into generated manifests.
     pub fn check_safe_text(&mut self, node: &Node, text: &str, what: &str) -> bool {
-        if text.contains("{{") || text.contains("}}") {
-            self.error_hint(
-                node.pos,
-                format!("{what}: must not contain `{{{{` or `}}}}`"),
-                "template expressions are not allowed in configuration values",
-            );
-            return false;
+        match crate::kargo::template_marker(text) {
+            Some("{{" | "}}") => {
+                self.error_hint(
+                    node.pos,
+                    format!("{what}: must not contain `{{{{` or `}}}}`"),
+                    "template expressions are not allowed in configuration values",
+                );
+                return false;
+            }
+            Some(marker) => {
+                self.error_hint(
+                    node.pos,
+                    format!("{what}: must not contain `{marker}`"),
+                    "variables and template expressions are not expanded in configuration values; write the literal value",
+                );
+                return false;
+            }
+            None => {}
         }
         if text.chars().any(char::is_control) {
             self.error(
@@ -436,22 +448,9 @@ pub(crate) fn list(items: &[&str]) -> String {
     }
 }
 
-/// Whether `s` is a DNS-1123 label (lower-case alphanumerics and `-`, alphanumeric at both ends)
-/// of at most `max` characters.
-pub fn is_dns_label(s: &str, max: usize) -> bool {
-    let bytes = s.as_bytes();
-    !s.is_empty()
-        && s.len() <= max
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
-}
-
 /// A DNS-1123 label close to `s` (lower-cased, other characters replaced by `-`, trimmed, cut to
 /// `max`), for hints.
-pub fn dns_label_suggestion(s: &str, max: usize) -> String {
+pub(crate) fn dns_label_suggestion(s: &str, max: usize) -> String {
     let mut out = String::new();
     for c in s.chars().flat_map(char::to_lowercase) {
         if c.is_ascii_lowercase() || c.is_ascii_digit() {
@@ -469,14 +468,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dns_labels() {
-        assert!(is_dns_label("web-1", 40));
-        assert!(!is_dns_label("Web", 40));
-        assert!(!is_dns_label("-web", 40));
-        assert!(!is_dns_label("web-", 40));
-        assert!(!is_dns_label("", 40));
-        assert!(!is_dns_label(&"a".repeat(41), 40));
+    fn dns_label_suggestions() {
         assert_eq!(dns_label_suggestion("My_Image", 40), "my-image");
+        assert_eq!(dns_label_suggestion("--", 40), "");
     }
 
     #[test]

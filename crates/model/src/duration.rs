@@ -20,6 +20,7 @@ pub struct Duration {
 
 /// Why a duration text was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DurationError {
     /// Nothing was given.
     #[error("empty duration")]

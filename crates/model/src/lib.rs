@@ -7,12 +7,15 @@
 
 pub mod config;
 pub mod diagnostic;
+pub mod digest;
 pub mod duration;
 pub mod enrollment;
+pub mod kargo;
 pub mod names;
 pub mod reference;
+pub mod semver;
 pub mod settings;
 pub mod state;
-pub mod suggest;
+pub(crate) mod suggest;
 pub mod time;
 pub mod yaml;

@@ -20,8 +20,8 @@ const HASHED_PREFIX_LEN: usize = 31;
 /// How many hex characters of SHA-256 a hashed id carries.
 const HASH_LEN: usize = 8;
 
-/// Whether `s` is a DNS-1123 label of at most `max` characters: lower-case alphanumerics and `-`,
-/// starting and ending with an alphanumeric.
+/// Whether `s` is a DNS-1123 label of at most `max` characters (the one such check of the
+/// workspace): lower-case alphanumerics and `-`, starting and ending with an alphanumeric.
 pub fn is_dns1123_label(s: &str, max: usize) -> bool {
     let bytes = s.as_bytes();
     let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
@@ -102,6 +102,7 @@ pub struct BaseIds {
 
 /// An id recorded in state that cannot be kept.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BaseIdError {
     /// Two state files claim the same id for different references.
     #[error("base id `{id}` is recorded for both `{first}` and `{second}`")]

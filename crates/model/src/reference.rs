@@ -12,6 +12,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::digest::{Digest, DigestError};
+
 /// Docker Hub's canonical domain.
 pub const DEFAULT_DOMAIN: &str = "docker.io";
 /// The legacy Docker Hub domain, rewritten to [`DEFAULT_DOMAIN`].
@@ -29,8 +31,6 @@ struct Grammar {
     name: Regex,
     /// `anchoredIdentifierRegexp`: a bare 64-hex image id.
     identifier: Regex,
-    /// go-digest's `DigestRegexpAnchored`.
-    digest: Regex,
 }
 
 static GRAMMAR: LazyLock<Grammar> = LazyLock::new(|| {
@@ -56,12 +56,12 @@ static GRAMMAR: LazyLock<Grammar> = LazyLock::new(|| {
         name: compile(format!("^(?:({domain_and_port})/)?({remote_name})$"))
             .expect("name grammar compiles"),
         identifier: compile("^[a-f0-9]{64}$".to_owned()).expect("identifier grammar compiles"),
-        digest: compile(format!("^{digest}$")).expect("digest grammar compiles"),
     }
 });
 
 /// Why a string is not a valid image reference. The messages are distribution/reference's own.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReferenceError {
     /// The input is empty.
     #[error("repository name must have at least one component")]
@@ -129,7 +129,11 @@ impl ImageRef {
         tag: Option<&str>,
         digest: Option<&str>,
     ) -> Result<ImageRef, ReferenceError> {
-        let mut text = format!("{domain}/{path}");
+        let mut text = if domain.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{domain}/{path}")
+        };
         if let Some(tag) = tag {
             text.push(':');
             text.push_str(tag);
@@ -141,7 +145,10 @@ impl ImageRef {
         ImageRef::parse_normalized(&text)
     }
 
-    /// The registry host, with port if any (`docker.io`, `ghcr.io`, `localhost:5000`).
+    /// The registry host, with port if any (`docker.io`, `ghcr.io`, `localhost:5000`). Empty when
+    /// the first component looked like a host to `splitDockerDomain` (it has a `.` or `:`, or
+    /// upper case) but is not one by the grammar (`foo_bar.com/x`): distribution/reference then
+    /// keeps the whole name as the path, with no domain.
     pub fn domain(&self) -> &str {
         &self.domain
     }
@@ -166,8 +173,12 @@ impl ImageRef {
         self.tag.as_deref().unwrap_or("latest")
     }
 
-    /// The full repository name: `docker.io/library/node`.
+    /// The full repository name: `docker.io/library/node`; the path alone when there is no
+    /// domain (distribution/reference `repository.Name`).
     pub fn name(&self) -> String {
+        if self.domain.is_empty() {
+            return self.path.clone();
+        }
         format!("{}/{}", self.domain, self.path)
     }
 
@@ -303,30 +314,21 @@ fn parse(s: &str) -> Result<ImageRef, ReferenceError> {
     })
 }
 
-/// go-digest's `Digest.Validate` with only `sha256` registered (as in the reference test binary).
+/// go-digest's `Digest.Validate` with only `sha256` registered (as in the reference test binary):
+/// the one digest check of the crate, [`Digest::parse`].
 fn validate_digest(s: &str) -> Result<&str, ReferenceError> {
-    let Some((algorithm, encoded)) = s.split_once(':') else {
-        return Err(ReferenceError::DigestFormat);
-    };
-    if algorithm.is_empty() || encoded.is_empty() {
-        return Err(ReferenceError::DigestFormat);
-    }
-    if algorithm != "sha256" {
-        if !GRAMMAR.digest.is_match(s) {
-            return Err(ReferenceError::DigestFormat);
-        }
-        return Err(ReferenceError::DigestUnsupported);
-    }
-    if encoded.len() != 64 {
-        return Err(ReferenceError::DigestLength);
-    }
-    if !encoded
-        .bytes()
-        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    {
-        return Err(ReferenceError::DigestFormat);
-    }
+    Digest::parse(s)?;
     Ok(s)
+}
+
+impl From<DigestError> for ReferenceError {
+    fn from(err: DigestError) -> Self {
+        match err {
+            DigestError::Length => ReferenceError::DigestLength,
+            DigestError::Unsupported => ReferenceError::DigestUnsupported,
+            _ => ReferenceError::DigestFormat,
+        }
+    }
 }
 
 impl FromStr for ImageRef {
@@ -417,6 +419,35 @@ mod tests {
         let r = ImageRef::parse_normalized("[fc00::1]:5000/debian:12").unwrap();
         assert_eq!(r.domain(), "[fc00::1]:5000");
         assert_eq!(r.path(), "debian");
+    }
+
+    /// `splitDockerDomain` takes `foo_bar.com` for a host (it has a `.`), but the grammar does not
+    /// (`_`), so `Parse` matches the whole name as a path and the domain is empty: no leading `/`
+    /// in any form.
+    #[test]
+    fn host_like_component_that_is_not_a_domain() {
+        for (input, name, tag) in [
+            ("foo_bar.com/x", "foo_bar.com/x", None),
+            ("foo_bar.com/x:1", "foo_bar.com/x", Some("1")),
+            ("a_b.c/d/e", "a_b.c/d/e", None),
+            ("x__y.z/w:tag", "x__y.z/w", Some("tag")),
+        ] {
+            let r = ImageRef::parse_normalized(input).unwrap();
+            assert_eq!(r.domain(), "", "{input}");
+            assert_eq!(r.path(), name, "{input}");
+            assert_eq!(r.tag(), tag, "{input}");
+            assert_eq!(r.name(), name, "{input}");
+            assert_eq!(r.familiar_name(), name, "{input}");
+            assert_eq!(r.familiar(), input, "{input}");
+            assert_eq!(r.canonical(), input, "{input}");
+            assert_eq!(r.to_string(), input, "{input}");
+            let again = ImageRef::from_parts(r.domain(), r.path(), r.tag(), None).unwrap();
+            assert_eq!(again, r, "{input}");
+            assert_eq!(ImageRef::parse_normalized(&r.canonical()).unwrap(), r);
+        }
+        // `-` at the edge of the first component: not a host either; `..` is not a path.
+        assert!(ImageRef::parse_normalized("-a.com/x").is_err());
+        assert!(ImageRef::parse_normalized("a..b/x").is_err());
     }
 
     #[test]

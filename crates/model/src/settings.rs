@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Decoder, Fields, is_dns_label};
+use crate::config::{Decoder, Fields};
 use crate::diagnostic::Diagnostic;
 use crate::duration::Duration;
 use crate::enrollment::Priority;
+use crate::names::is_dns1123_label;
 use crate::yaml::{self, Node, Value};
 
 /// The analyzer image used by the analysis Job when `analyzer.image` is not set.
@@ -234,7 +235,7 @@ pub fn is_label_key(key: &str) -> bool {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
     };
-    prefix.is_none_or(|p| p.len() <= 253 && p.split('.').all(|c| is_dns_label(c, 63)))
+    prefix.is_none_or(|p| p.len() <= 253 && p.split('.').all(|c| is_dns1123_label(c, 63)))
         && !name.is_empty()
         && is_label_value(name)
 }
@@ -289,7 +290,7 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
     if let Some(project) = d.string(&f, "project", "factory.yaml")
         && let Some(node) = f.get("project")
     {
-        if is_dns_label(&project, 63) {
+        if is_dns1123_label(&project, 63) {
             s.project = project;
         } else {
             d.error_hint(
@@ -412,7 +413,7 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
             s.backstage.enabled = v;
         }
         if let (Some(ns), Some(n)) = (d.string(&g, "namespace", "backstage"), g.get("namespace")) {
-            if is_dns_label(&ns, 63) {
+            if is_dns1123_label(&ns, 63) {
                 s.backstage.namespace = Some(ns);
             } else {
                 d.error(
@@ -479,7 +480,7 @@ fn safe_string(d: &mut Decoder<'_>, f: &Fields<'_>, key: &str, what: &str) -> Op
 fn secret_name(d: &mut Decoder<'_>, f: &Fields<'_>, key: &str, what: &str) -> Option<String> {
     let value = d.string(f, key, what)?;
     let node = f.get(key)?;
-    if value.len() <= 253 && value.split('.').all(|p| is_dns_label(p, 63)) {
+    if value.len() <= 253 && value.split('.').all(|p| is_dns1123_label(p, 63)) {
         Some(value)
     } else {
         d.error_hint(

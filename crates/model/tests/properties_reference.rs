@@ -124,3 +124,31 @@ fn id_collisions_are_resolved_deterministically() {
     let unique: std::collections::BTreeSet<_> = first.iter().collect();
     assert_eq!(unique.len(), 3);
 }
+
+proptest! {
+    /// Issue 8 part 5: a first component `splitDockerDomain` takes for a host but the grammar does
+    /// not (`foo_bar.com`) leaves distribution/reference with an empty domain; no form we print
+    /// then starts with `/`, and every form parses back to the same reference.
+    #[test]
+    fn host_like_first_components_never_print_a_leading_slash(
+        first in "[a-z0-9][a-z0-9._-]{0,10}",
+        rest in path(),
+        tag in proptest::option::of("[a-z0-9]{1,6}"),
+    ) {
+        let mut text = format!("{first}/{rest}");
+        if let Some(tag) = &tag {
+            text = format!("{text}:{tag}");
+        }
+        if let Ok(r) = ImageRef::parse_normalized(&text) {
+            for form in [r.name(), r.familiar_name(), r.familiar(), r.canonical(), r.normalized()] {
+                prop_assert!(!form.starts_with('/'), "{text} → {form}");
+                prop_assert_eq!(
+                    ImageRef::parse_normalized(&form).map(|p| p.without_tag_and_digest()),
+                    Ok(r.without_tag_and_digest()),
+                    "{} → {}", text, form
+                );
+            }
+            prop_assert_eq!(r.domain().is_empty(), r.name() == r.path());
+        }
+    }
+}

@@ -44,24 +44,20 @@ impl fmt::Display for Violation {
 pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(s|m|h))+$";
 
 /// Kargo's pattern for image `repoURL`s: stricter than distribution/reference (no `--`, `..`).
-pub const IMAGE_REPO_PATTERN: &str =
-    r"^(\w+([\.-]\w+)*(:[\d]+)?/)?(\w+([\.-]\w+)*)(/\w+([\.-]\w+)*)*$";
+pub const IMAGE_REPO_PATTERN: &str = model::kargo::IMAGE_REPO_PATTERN;
 
-static IMAGE_REPO: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(IMAGE_REPO_PATTERN).ok());
-
-/// Whether Kargo accepts `repo` as an image subscription's `repoURL`.
+/// Whether Kargo accepts `repo` as an image subscription's `repoURL` (the rule configuration
+/// validation applies, [`model::kargo::is_image_repo`]).
 pub fn kargo_image_repo_ok(repo: &str) -> bool {
-    IMAGE_REPO.as_ref().is_some_and(|r| r.is_match(repo))
+    model::kargo::is_image_repo(repo)
 }
 
 /// Kargo's pattern for git branch names (stricter than git's own rules).
-pub const BRANCH_PATTERN: &str = r"^[a-zA-Z0-9]([a-zA-Z0-9._/-]*[a-zA-Z0-9_-])?$";
+pub const BRANCH_PATTERN: &str = model::kargo::BRANCH_PATTERN;
 
-static BRANCH: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(BRANCH_PATTERN).ok());
-
-/// Whether Kargo accepts `branch` in a git subscription.
+/// Whether Kargo accepts `branch` in a git subscription ([`model::kargo::is_branch`]).
 pub fn kargo_branch_ok(branch: &str) -> bool {
-    branch.len() <= 255 && BRANCH.as_ref().is_some_and(|r| r.is_match(branch))
+    model::kargo::is_branch(branch)
 }
 
 static DURATION: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(DURATION_PATTERN).ok());
@@ -753,46 +749,10 @@ fn check_image_subscription(c: &mut Checker, doc: &Doc<'_>, i: usize, body: &Val
     }
 }
 
-/// A lenient check of Masterminds/semver constraint syntax (what Kargo uses).
+/// Whether Kargo (Masterminds/semver v3) accepts a SemVer constraint: the one grammar
+/// configuration validation also uses, [`model::semver::is_constraint`].
 pub fn semver_constraint_ok(constraint: &str) -> bool {
-    static TERM: LazyLock<Option<Regex>> = LazyLock::new(|| {
-        Regex::new(
-            r"^(=|!=|>=|<=|>|<|~>|~|\^)?\s*v?(\*|x|X|[0-9]+)(\.(\*|x|X|[0-9]+))?(\.(\*|x|X|[0-9]+))?(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$",
-        )
-        .ok()
-    });
-    let Some(term) = TERM.as_ref() else {
-        return false;
-    };
-    let c = constraint.trim();
-    if c.is_empty() {
-        return false;
-    }
-    c.split("||").all(|alt| {
-        let alt = alt.trim();
-        if alt.is_empty() {
-            return false;
-        }
-        if let Some((lo, hi)) = alt.split_once(" - ") {
-            return term.is_match(lo.trim()) && term.is_match(hi.trim());
-        }
-        // Join operators separated from their version by spaces (`>= 1.2`).
-        let mut tokens: Vec<String> = Vec::new();
-        for t in alt.split([',', ' ']).filter(|t| !t.is_empty()) {
-            match tokens.last_mut() {
-                Some(last)
-                    if matches!(
-                        last.as_str(),
-                        "=" | "!=" | ">=" | "<=" | ">" | "<" | "~>" | "~" | "^"
-                    ) =>
-                {
-                    last.push_str(t)
-                }
-                _ => tokens.push(t.to_owned()),
-            }
-        }
-        !tokens.is_empty() && tokens.iter().all(|t| term.is_match(t))
-    })
+    model::semver::is_constraint(constraint)
 }
 
 fn check_stage(c: &mut Checker, doc: &Doc<'_>) {
@@ -1055,7 +1015,7 @@ mod tests {
         ] {
             assert!(semver_constraint_ok(ok), "{ok}");
         }
-        for bad in ["", "latest", ">=1.2.3.4", "=>1", "||"] {
+        for bad in ["", "latest", ">=1.2.3.4", "=>>1", "||", "v1x2"] {
             assert!(!semver_constraint_ok(bad), "{bad}");
         }
     }

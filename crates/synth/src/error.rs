@@ -4,6 +4,7 @@ use crate::check::Violation;
 
 /// Why no manifest could be produced.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SynthError {
     /// An image's state lists a base image id that has no state file.
     #[error(
@@ -41,7 +42,7 @@ pub enum SynthError {
     InvalidImage(String),
     /// Text from the configuration that could inject an expression into the manifests.
     #[error(
-        "image `{image}`: {field} `{value}` contains `${{`, `{{{{` or `}}}}`, which could inject an expression"
+        "image `{image}`: {field} `{value}` contains `${{`, `{{{{`, `}}}}` or `{{%`, which could inject an expression"
     )]
     UnsafeText {
         /// Image name.
@@ -53,13 +54,23 @@ pub enum SynthError {
     },
     /// A branch name Kargo rejects (its pattern is stricter than git's).
     #[error(
-        "image `{image}`: branch `{branch}` is not accepted by Kargo (letters, digits, `.`, `_`, `/`, `-`; starting with a letter or digit)"
+        "image `{image}`: branch `{branch}` is not accepted by Kargo (letters, digits, `.`, `_`, `/`, `-`; starting with a letter or digit, ending with a letter, digit, `_` or `-`)"
     )]
     InvalidBranch {
         /// Image name.
         image: String,
         /// The branch.
         branch: String,
+    },
+    /// A SemVer `tagPolicy` constraint Kargo cannot parse ([`model::semver::is_constraint`]).
+    #[error(
+        "image `{image}`: tagPolicy constraint `{constraint}` is not a SemVer constraint Kargo accepts"
+    )]
+    InvalidConstraint {
+        /// Image name.
+        image: String,
+        /// The constraint.
+        constraint: String,
     },
     /// The generated objects break a Kargo rule (a bug: nothing is written).
     #[error("generated manifests fail {} check(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]

@@ -77,9 +77,10 @@ pub struct BasePlan {
     pub delays: BTreeSet<u64>,
 }
 
+/// Defensive re-check of text configuration validation already refused
+/// ([`model::kargo::template_marker`]): it would inject an expression into the manifests.
 fn check_safe(image: &str, field: &str, value: &str) -> Result<(), SynthError> {
-    if value.contains("${") || value.contains("{{") || value.contains("}}") || value.contains("{%")
-    {
+    if model::kargo::template_marker(value).is_some() {
         return Err(SynthError::UnsafeText {
             image: image.to_owned(),
             field: field.to_owned(),
@@ -89,6 +90,8 @@ fn check_safe(image: &str, field: &str, value: &str) -> Result<(), SynthError> {
     Ok(())
 }
 
+/// Defensive re-check, with the functions validation uses, of the user text synth copies into
+/// manifests (a caller may build [`EffectiveImage`]s without validating them).
 fn check_image_text(image: &EffectiveImage) -> Result<(), SynthError> {
     let n = &image.name;
     let branches = image
@@ -97,7 +100,7 @@ fn check_image_text(image: &EffectiveImage) -> Result<(), SynthError> {
         .map(|s| &s.branch)
         .chain(image.updates.iter().filter_map(|u| u.branch.as_ref()));
     for branch in branches {
-        if !crate::check::kargo_branch_ok(branch) {
+        if !model::kargo::is_branch(branch) {
             return Err(SynthError::InvalidBranch {
                 image: n.clone(),
                 branch: branch.clone(),
@@ -130,6 +133,15 @@ fn check_image_text(image: &EffectiveImage) -> Result<(), SynthError> {
             check_safe(n, "updates.branch", b)?;
         }
     }
+    let policy = &image.tag_policy;
+    if policy.strategy == model::enrollment::TagStrategy::SemVer
+        && !model::semver::is_constraint(policy.effective_constraint())
+    {
+        return Err(SynthError::InvalidConstraint {
+            image: n.clone(),
+            constraint: policy.effective_constraint().to_owned(),
+        });
+    }
     Ok(())
 }
 
@@ -142,7 +154,7 @@ pub fn plan(images: &[EffectiveImage], state: &State) -> Result<Plan, SynthError
     for image in images {
         let Some(r) = image
             .image_ref()
-            .filter(|r| crate::check::kargo_image_repo_ok(&r.name()))
+            .filter(|r| model::kargo::is_image_repo(&r.name()))
         else {
             return Err(SynthError::InvalidImage(image.name.clone()));
         };
@@ -192,7 +204,7 @@ pub fn plan(images: &[EffectiveImage], state: &State) -> Result<Plan, SynthError
                 };
                 let parsed = base_refs.entry(id.as_str()).or_insert_with(|| {
                     base.image_ref().map(|r| {
-                        let ok = crate::check::kargo_image_repo_ok(&r.name());
+                        let ok = model::kargo::is_image_repo(&r.name());
                         (r, ok)
                     })
                 });
@@ -743,128 +755,189 @@ pub fn objects(images: &[EffectiveImage], settings: &Settings, plan: &Plan) -> V
     let by_name: BTreeMap<&str, &EffectiveImage> =
         images.iter().map(|i| (i.name.as_str(), i)).collect();
     let mut out = Vec::new();
+    out.extend(emit_namespace(settings).map(Object::Namespace));
+    out.push(Object::Project(emit_project(ns)));
+    // Stages first (so the ProjectConfig can be derived from them), emitted after the Warehouses.
+    let managed = emit_managed_stages(ns, settings, plan, &by_name);
+    let (soak_stages, soak_hours) = emit_soak_stages(ns, plan);
+    out.push(Object::ProjectConfig(emit_project_config(
+        ns,
+        &managed,
+        !soak_stages.is_empty(),
+    )));
+    out.push(Object::ServiceAccount(emit_service_account(ns)));
+    out.extend(emit_analysis_templates(settings, ns, &soak_hours).map(Object::AnalysisTemplate));
+    out.extend(emit_image_warehouses(ns, settings, plan, &by_name));
+    out.extend(emit_watch_warehouses(ns, settings, plan));
+    out.extend(managed.analyze.into_iter().map(Object::Stage));
+    out.extend(soak_stages.into_iter().map(Object::Stage));
+    out.extend(managed.rebuild.into_iter().map(Object::Stage));
+    out.extend(managed.update.into_iter().map(Object::Stage));
+    out
+}
 
-    if !settings.namespace.labels.is_empty() {
-        let mut l = settings.namespace.labels.clone();
-        l.insert("kargo.akuity.io/project".to_owned(), "true".to_owned());
-        out.push(Object::Namespace(Namespace {
-            api_version: CORE_API.to_owned(),
-            kind: "Namespace".to_owned(),
-            metadata: ObjectMeta {
-                name: ns.to_owned(),
-                namespace: None,
-                labels: l,
-                annotations: BTreeMap::new(),
-            },
-        }));
+/// The Namespace, only when `namespace.labels` asks for one (Kargo then adopts it as the
+/// Project's namespace through its label).
+fn emit_namespace(settings: &Settings) -> Option<Namespace> {
+    if settings.namespace.labels.is_empty() {
+        return None;
     }
-    out.push(Object::Project(Project {
+    let mut l = settings.namespace.labels.clone();
+    l.insert("kargo.akuity.io/project".to_owned(), "true".to_owned());
+    Some(Namespace {
+        api_version: CORE_API.to_owned(),
+        kind: "Namespace".to_owned(),
+        metadata: ObjectMeta {
+            name: settings.project.clone(),
+            namespace: None,
+            labels: l,
+            annotations: BTreeMap::new(),
+        },
+    })
+}
+
+fn emit_project(ns: &str) -> Project {
+    Project {
         api_version: KARGO_API.to_owned(),
         kind: "Project".to_owned(),
         metadata: ObjectMeta {
             labels: labels(),
             ..ObjectMeta::cluster(ns)
         },
-    }));
+    }
+}
 
-    // Stages first (so the ProjectConfig can be derived from them), emitted after the Warehouses.
-    let analysis = settings.state_repo.url.clone();
-    let mut analyze_stages = Vec::new();
-    let mut rebuild_stages = Vec::new();
-    let mut update_stages = Vec::new();
-    let mut auto_rebuild = Vec::new();
-    let mut manual_rebuild = 0usize;
+/// The Stages of the managed images, by kind, and what the ProjectConfig needs to know of them.
+#[derive(Default)]
+struct ManagedStages {
+    analyze: Vec<Stage>,
+    rebuild: Vec<Stage>,
+    update: Vec<Stage>,
+    /// Names of the rebuild Stages of images with `autoRebuild`.
+    auto_rebuild: Vec<String>,
+    /// How many rebuild Stages need a human.
+    manual_rebuild: usize,
+}
+
+/// Per managed image: its `analyze-*` Stage, its `rebuild-*` Stage (when it has something to
+/// rebuild for) and one `update-*` Stage per update target.
+fn emit_managed_stages(
+    ns: &str,
+    settings: &Settings,
+    plan: &Plan,
+    by_name: &BTreeMap<&str, &EffectiveImage>,
+) -> ManagedStages {
+    let mut stages = ManagedStages::default();
     for (name, mp) in &plan.managed {
         let Some(image) = by_name.get(name.as_str()) else {
             continue;
         };
-        let repo_url = mp.repo_url.clone();
-        let mut s = stage(
-            ns,
-            names::analyze_stage(name),
-            vec![FreightRequest {
-                origin: warehouse_origin(names::image_warehouse(name)),
-                sources: FreightSources {
-                    direct: true,
-                    stages: Vec::new(),
-                },
-            }],
-            vec![step(
-                "compose-output",
-                Some("built"),
-                StepConfig::ComposeOutput(BTreeMap::from([
-                    ("digest".to_owned(), image_expr(&repo_url, "Digest")),
-                    ("tag".to_owned(), image_expr(&repo_url, "Tag")),
-                ])),
-            )],
-        );
-        if analysis.is_some() {
-            s.spec.verification = Some(Verification {
-                analysis_templates: vec![AnalysisTemplateRef {
-                    name: ANALYZE_TEMPLATE.to_owned(),
-                }],
-                args: vec![
-                    VerificationArg {
-                        name: "image".to_owned(),
-                        value: name.clone(),
-                    },
-                    VerificationArg {
-                        name: "tag".to_owned(),
-                        value: image_expr(&repo_url, "Tag"),
-                    },
-                    VerificationArg {
-                        name: "digest".to_owned(),
-                        value: image_expr(&repo_url, "Digest"),
-                    },
-                ],
-            });
-        }
-        analyze_stages.push(s);
-
-        // One rebuild Stage per image, requesting Freight from every base (through its soak
-        // Stage) and every managed parent (directly).
-        let mut freight = Vec::new();
-        for id in &mp.bases {
-            let sources = if mp.delay_hours == 0 {
-                FreightSources {
-                    direct: true,
-                    stages: Vec::new(),
-                }
-            } else {
-                FreightSources {
-                    direct: false,
-                    stages: vec![names::soak_stage(id, mp.delay_hours)],
-                }
-            };
-            freight.push(FreightRequest {
-                origin: warehouse_origin(names::base_warehouse(id)),
-                sources,
-            });
-        }
-        for parent in &mp.parents {
-            freight.push(FreightRequest {
-                origin: warehouse_origin(names::image_warehouse(parent)),
-                sources: FreightSources {
-                    direct: true,
-                    stages: Vec::new(),
-                },
-            });
-        }
+        stages
+            .analyze
+            .push(analyze_stage(ns, settings, name, &mp.repo_url));
+        let freight = rebuild_freight(mp);
         if let (false, Some(source)) = (freight.is_empty(), &image.source) {
             let (vars, step) = trigger(settings, source);
             let mut s = stage(ns, names::rebuild_stage(name), freight, vec![step]);
             s.spec.promotion_template.spec.vars = vars;
             if image.auto_rebuild {
-                auto_rebuild.push(s.metadata.name.clone());
+                stages.auto_rebuild.push(s.metadata.name.clone());
             } else {
-                manual_rebuild += 1;
+                stages.manual_rebuild += 1;
             }
-            rebuild_stages.push(s);
+            stages.rebuild.push(s);
         }
         for (i, target) in image.updates.iter().enumerate() {
-            update_stages.push(update_stage(ns, image, &repo_url, i, target));
+            stages
+                .update
+                .push(update_stage(ns, image, &mp.repo_url, i, target));
         }
     }
+    stages
+}
+
+/// `analyze-<name>`: takes each new build of the image directly and, when a state repository is
+/// configured, verifies it with the analysis Job.
+fn analyze_stage(ns: &str, settings: &Settings, name: &str, repo_url: &str) -> Stage {
+    let mut s = stage(
+        ns,
+        names::analyze_stage(name),
+        vec![FreightRequest {
+            origin: warehouse_origin(names::image_warehouse(name)),
+            sources: FreightSources {
+                direct: true,
+                stages: Vec::new(),
+            },
+        }],
+        vec![step(
+            "compose-output",
+            Some("built"),
+            StepConfig::ComposeOutput(BTreeMap::from([
+                ("digest".to_owned(), image_expr(repo_url, "Digest")),
+                ("tag".to_owned(), image_expr(repo_url, "Tag")),
+            ])),
+        )],
+    );
+    if settings.state_repo.url.is_some() {
+        s.spec.verification = Some(Verification {
+            analysis_templates: vec![AnalysisTemplateRef {
+                name: ANALYZE_TEMPLATE.to_owned(),
+            }],
+            args: vec![
+                VerificationArg {
+                    name: "image".to_owned(),
+                    value: name.to_owned(),
+                },
+                VerificationArg {
+                    name: "tag".to_owned(),
+                    value: image_expr(repo_url, "Tag"),
+                },
+                VerificationArg {
+                    name: "digest".to_owned(),
+                    value: image_expr(repo_url, "Digest"),
+                },
+            ],
+        });
+    }
+    s
+}
+
+/// The Freight one rebuild Stage requests: every watched base (through its soak Stage when the
+/// image has a delay) and every managed parent (directly).
+fn rebuild_freight(mp: &ManagedPlan) -> Vec<FreightRequest> {
+    let mut freight = Vec::new();
+    for id in &mp.bases {
+        let sources = if mp.delay_hours == 0 {
+            FreightSources {
+                direct: true,
+                stages: Vec::new(),
+            }
+        } else {
+            FreightSources {
+                direct: false,
+                stages: vec![names::soak_stage(id, mp.delay_hours)],
+            }
+        };
+        freight.push(FreightRequest {
+            origin: warehouse_origin(names::base_warehouse(id)),
+            sources,
+        });
+    }
+    for parent in &mp.parents {
+        freight.push(FreightRequest {
+            origin: warehouse_origin(names::image_warehouse(parent)),
+            sources: FreightSources {
+                direct: true,
+                stages: Vec::new(),
+            },
+        });
+    }
+    freight
+}
+
+/// One `soak-<base>-<N>h` Stage per (base, distinct delay of its dependents), and the set of
+/// delays (one soak AnalysisTemplate each).
+fn emit_soak_stages(ns: &str, plan: &Plan) -> (Vec<Stage>, BTreeSet<u64>) {
     let mut soak_stages = Vec::new();
     let mut soak_hours = BTreeSet::new();
     for (id, base) in &plan.bases {
@@ -898,8 +971,12 @@ pub fn objects(images: &[EffectiveImage], settings: &Settings, plan: &Plan) -> V
             soak_stages.push(s);
         }
     }
+    (soak_stages, soak_hours)
+}
 
-    // ProjectConfig: derived promotion policies.
+/// The ProjectConfig: auto-promotion for every kind of Stage that exists; rebuild Stages by glob
+/// when all of them are automatic, else one by one.
+fn emit_project_config(ns: &str, managed: &ManagedStages, has_soak: bool) -> ProjectConfig {
     let mut policies = Vec::new();
     let mut glob = |pattern: &str, present: bool| {
         if present {
@@ -911,46 +988,65 @@ pub fn objects(images: &[EffectiveImage], settings: &Settings, plan: &Plan) -> V
             });
         }
     };
-    glob("analyze-*", !analyze_stages.is_empty());
-    glob("soak-*", !soak_stages.is_empty());
-    glob("update-*", !update_stages.is_empty());
-    if manual_rebuild == 0 {
-        glob("rebuild-*", !auto_rebuild.is_empty());
+    glob("analyze-*", !managed.analyze.is_empty());
+    glob("soak-*", has_soak);
+    glob("update-*", !managed.update.is_empty());
+    if managed.manual_rebuild == 0 {
+        glob("rebuild-*", !managed.auto_rebuild.is_empty());
     } else {
-        for name in &auto_rebuild {
+        for name in &managed.auto_rebuild {
             policies.push(PromotionPolicy {
                 stage_selector: StageSelector { name: name.clone() },
                 auto_promotion_enabled: true,
             });
         }
     }
-    out.push(Object::ProjectConfig(ProjectConfig {
+    ProjectConfig {
         api_version: KARGO_API.to_owned(),
         kind: "ProjectConfig".to_owned(),
         metadata: meta(ns.to_owned(), ns),
         spec: ProjectConfigSpec {
             promotion_policies: policies,
         },
-    }));
-    out.push(Object::ServiceAccount(ServiceAccount {
+    }
+}
+
+fn emit_service_account(ns: &str) -> ServiceAccount {
+    ServiceAccount {
         api_version: CORE_API.to_owned(),
         kind: "ServiceAccount".to_owned(),
         metadata: meta(SERVICE_ACCOUNT.to_owned(), ns),
         automount_service_account_token: false,
-    }));
-    if let Some(url) = &analysis {
-        out.push(Object::AnalysisTemplate(analysis_template(
-            settings, ns, url,
-        )));
     }
-    for hours in &soak_hours {
-        out.push(Object::AnalysisTemplate(soak_analysis_template(
-            settings, ns, *hours,
-        )));
-    }
+}
 
-    // Warehouses.
-    let managed_interval = settings.monitoring.managed_interval;
+/// The analysis template (when a state repository is configured) and one soak template per delay.
+fn emit_analysis_templates<'a>(
+    settings: &'a Settings,
+    ns: &'a str,
+    soak_hours: &'a BTreeSet<u64>,
+) -> impl Iterator<Item = AnalysisTemplate> + 'a {
+    let analysis = settings
+        .state_repo
+        .url
+        .as_ref()
+        .map(|url| analysis_template(settings, ns, url));
+    analysis.into_iter().chain(
+        soak_hours
+            .iter()
+            .map(move |hours| soak_analysis_template(settings, ns, *hours)),
+    )
+}
+
+/// `image-<name>` Warehouses of managed images: the built image (per `tagPolicy`) and the source
+/// repository's branch, limited to the paths the build reads.
+fn emit_image_warehouses(
+    ns: &str,
+    settings: &Settings,
+    plan: &Plan,
+    by_name: &BTreeMap<&str, &EffectiveImage>,
+) -> Vec<Object> {
+    let mut out = Vec::new();
     for (name, mp) in &plan.managed {
         let Some(image) = by_name.get(name.as_str()) else {
             continue;
@@ -982,10 +1078,16 @@ pub fn objects(images: &[EffectiveImage], settings: &Settings, plan: &Plan) -> V
         out.push(warehouse(
             ns,
             names::image_warehouse(name),
-            managed_interval,
+            settings.monitoring.managed_interval,
             subs,
         ));
     }
+    out
+}
+
+/// Warehouses that watch a tag's digest: external images (`image-<name>`) then bases
+/// (`base-<id>`), with intervals staggered per registry.
+fn emit_watch_warehouses(ns: &str, settings: &Settings, plan: &Plan) -> Vec<Object> {
     let mut watches: Vec<(String, String)> = plan
         .bases
         .iter()
@@ -1006,6 +1108,7 @@ pub fn objects(images: &[EffectiveImage], settings: &Settings, plan: &Plan) -> V
             .copied()
             .unwrap_or(settings.monitoring.base_interval)
     };
+    let mut out = Vec::new();
     for (name, (repo_url, tag)) in &plan.external {
         let wh = names::image_warehouse(name);
         out.push(warehouse(
@@ -1024,11 +1127,6 @@ pub fn objects(images: &[EffectiveImage], settings: &Settings, plan: &Plan) -> V
             vec![digest_subscription(&base.repo_url, &base.tag)],
         ));
     }
-
-    out.extend(analyze_stages.into_iter().map(Object::Stage));
-    out.extend(soak_stages.into_iter().map(Object::Stage));
-    out.extend(rebuild_stages.into_iter().map(Object::Stage));
-    out.extend(update_stages.into_iter().map(Object::Stage));
     out
 }
 
@@ -1051,4 +1149,40 @@ fn digest_subscription(repo_url: &str, tag: &str) -> Subscription {
         platform: None,
         discovery_limit: 1,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// The Namespace phase (no fixture sets `namespace.labels`): emitted first, named after the
+    /// project, with the user's labels and Kargo's adoption label.
+    #[test]
+    fn namespace_only_when_labels_are_set() {
+        let mut settings = Settings::default();
+        let plan = Plan::default();
+        let first = |s: &Settings| objects(&[], s, &plan).into_iter().next();
+        assert!(matches!(first(&settings), Some(Object::Project(_))));
+        settings
+            .namespace
+            .labels
+            .insert("team".to_owned(), "platform".to_owned());
+        let Some(Object::Namespace(ns)) = first(&settings) else {
+            panic!("no Namespace first");
+        };
+        assert_eq!(ns.metadata.name, settings.project);
+        assert_eq!(ns.metadata.namespace, None);
+        assert_eq!(
+            ns.metadata
+                .labels
+                .get("kargo.akuity.io/project")
+                .map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(
+            ns.metadata.labels.get("team").map(String::as_str),
+            Some("platform")
+        );
+    }
 }
