@@ -178,7 +178,7 @@ fn validate(cli: &Cli) -> Result<(), Failure> {
                 file,
                 document,
                 object: v.object,
-                rule: v.rule,
+                rule: v.rule.to_string(),
                 message: v.message,
             }
         })
@@ -200,7 +200,7 @@ fn validate(cli: &Cli) -> Result<(), Failure> {
                         document,
                         object: format!("{kind}/{name}"),
                         rule: "schema".to_owned(),
-                        message: e,
+                        message: e.to_string(),
                     });
                 }
             }

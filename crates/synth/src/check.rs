@@ -14,6 +14,8 @@ use model::reference::ImageRef;
 use regex::Regex;
 use serde_json::Value;
 
+pub use crate::rule::Rule;
+
 /// One broken rule in one document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
@@ -21,8 +23,8 @@ pub struct Violation {
     pub document: usize,
     /// `kind/name` of the object.
     pub object: String,
-    /// Which rule (`rule 5`, `names`, `references`, ...).
-    pub rule: String,
+    /// Which rule (its `Display` is the id printed: `rule 5`, `names`, ...).
+    pub rule: Rule,
     /// What is wrong.
     pub message: String,
 }
@@ -147,11 +149,11 @@ struct Checker {
 }
 
 impl Checker {
-    fn push(&mut self, doc: &Doc<'_>, rule: &str, message: impl Into<String>) {
+    fn push(&mut self, doc: &Doc<'_>, rule: Rule, message: impl Into<String>) {
         self.out.push(Violation {
             document: doc.index,
             object: doc.id(),
-            rule: rule.to_owned(),
+            rule,
             message: message.into(),
         });
     }
@@ -211,7 +213,7 @@ pub fn check_one(index: usize, value: &Value) -> (Vec<Violation>, Summary) {
     if api.is_empty() || kind.is_empty() || !value.is_object() {
         c.push(
             &doc,
-            "structure",
+            Rule::Structure,
             "not a Kubernetes object (apiVersion and kind required)",
         );
         return (c.out, Summary::default());
@@ -325,11 +327,11 @@ fn summarize(index: usize, v: &Value) -> Summary {
 /// document order.
 pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
     let mut out = Vec::new();
-    let mut push = |d: &Summary, rule: &str, message: String| {
+    let mut push = |d: &Summary, rule: Rule, message: String| {
         out.push(Violation {
             document: d.index,
             object: d.id(),
-            rule: rule.to_owned(),
+            rule,
             message,
         });
     };
@@ -378,7 +380,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
         {
             push(
                 d,
-                "rule 7",
+                Rule::ProjectConfig,
                 format!("no Project `{}` for this ProjectConfig", d.name),
             );
         }
@@ -394,7 +396,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
         {
             push(
                 d,
-                "rule 8",
+                Rule::ProjectScope,
                 format!(
                     "lives in namespace `{}`, which is not a Project's namespace",
                     ns_of(d)
@@ -410,7 +412,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
             if !warehouses.contains(&(ns.clone(), origin.clone())) {
                 push(
                     d,
-                    "rule 6",
+                    Rule::DanglingReference,
                     format!("requestedFreight[{i}]: Warehouse `{origin}` does not exist"),
                 );
             }
@@ -420,7 +422,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
                 } else {
                     push(
                         d,
-                        "rule 6",
+                        Rule::DanglingReference,
                         format!("requestedFreight[{i}]: upstream Stage `{s}` does not exist"),
                     );
                 }
@@ -436,7 +438,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
             if !exists {
                 push(
                     d,
-                    "rule 6",
+                    Rule::DanglingReference,
                     format!("promotion task `{name}` does not exist"),
                 );
             }
@@ -446,7 +448,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
                 if !cluster_templates.contains(name.as_str()) {
                     push(
                         d,
-                        "rule 6",
+                        Rule::DanglingReference,
                         format!("ClusterAnalysisTemplate `{name}` does not exist"),
                     );
                 }
@@ -455,7 +457,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
             let Some(t) = templates.get(&(ns.clone(), name.clone())) else {
                 push(
                     d,
-                    "rule 6",
+                    Rule::DanglingReference,
                     format!("AnalysisTemplate `{name}` does not exist"),
                 );
                 continue;
@@ -464,7 +466,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
                 if !t.declared_args.contains(arg) {
                     push(
                         d,
-                        "rule 9",
+                        Rule::VerificationArgs,
                         format!(
                             "verification arg `{arg}` is not declared by AnalysisTemplate `{name}`"
                         ),
@@ -473,12 +475,26 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
             }
         }
     }
-    if let Some((key, cycle)) = stage_cycle(&graph)
+    let upstream = |key: &StageKey| -> Vec<StageKey> {
+        graph
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|s| (key.0.clone(), s.clone()))
+            .collect()
+    };
+    if let Some(cycle) = crate::graph::find_cycle(graph.keys().cloned(), upstream)
+        && let Some(key) = cycle.first()
         && let Some(d) = docs
             .iter()
             .find(|d| d.kind == "Stage" && ns_of(d) == key.0 && d.name == key.1)
     {
-        push(d, "rule 6", format!("Stage cycle: {}", cycle.join(" → ")));
+        let names: Vec<&str> = cycle.iter().map(|k| k.1.as_str()).collect();
+        push(
+            d,
+            Rule::StageCycle,
+            format!("Stage cycle: {}", names.join(" → ")),
+        );
     }
     out
 }
@@ -488,7 +504,7 @@ fn check_names(c: &mut Checker, doc: &Doc<'_>) {
         if !is_label(doc.name) {
             c.push(
                 doc,
-                "names",
+                Rule::Names,
                 format!(
                     "name `{}` is not a DNS-1123 label of at most 63 characters",
                     doc.name
@@ -498,7 +514,7 @@ fn check_names(c: &mut Checker, doc: &Doc<'_>) {
     } else if !is_subdomain(doc.name) {
         c.push(
             doc,
-            "names",
+            Rule::Names,
             format!("name `{}` is not a DNS-1123 subdomain", doc.name),
         );
     }
@@ -507,7 +523,7 @@ fn check_names(c: &mut Checker, doc: &Doc<'_>) {
     {
         c.push(
             doc,
-            "names",
+            Rule::Names,
             format!("namespace `{ns}` is not a DNS-1123 label"),
         );
     }
@@ -521,7 +537,7 @@ fn check_expressions(c: &mut Checker, doc: &Doc<'_>, v: &Value) {
                 && let Err(message) = expressions_well_formed(s)
             {
                 let snippet: String = s.chars().take(80).collect();
-                c.push(doc, "expressions", format!("{message} in `{snippet}`"));
+                c.push(doc, Rule::Expressions, format!("{message} in `{snippet}`"));
             }
         }
         Value::Array(items) => items.iter().for_each(|i| check_expressions(c, doc, i)),
@@ -554,14 +570,14 @@ fn check_project(c: &mut Checker, doc: &Doc<'_>) {
     if doc.value.get("spec").is_some() {
         c.push(
             doc,
-            "rule 8",
+            Rule::ProjectScope,
             "Project has no `spec` since Kargo v1.7 (use a ProjectConfig)",
         );
     }
     if doc.namespace.is_some() {
         c.push(
             doc,
-            "rule 8",
+            Rule::ProjectScope,
             "Project is cluster-scoped: remove `metadata.namespace`",
         );
     }
@@ -571,7 +587,7 @@ fn check_project_config(c: &mut Checker, doc: &Doc<'_>) {
     if doc.namespace != Some(doc.name) {
         c.push(
             doc,
-            "rule 7",
+            Rule::ProjectConfig,
             format!(
                 "ProjectConfig name `{}` must equal its namespace `{}`",
                 doc.name,
@@ -588,7 +604,7 @@ fn check_project_config(c: &mut Checker, doc: &Doc<'_>) {
         if has_stage == has_selector {
             c.push(
                 doc,
-                "rule 7",
+                Rule::ProjectConfig,
                 format!("promotionPolicies[{i}]: exactly one of `stage` and `stageSelector`"),
             );
         }
@@ -619,7 +635,7 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
     {
         c.push(
             doc,
-            "rule 4",
+            Rule::Duration,
             format!("interval `{interval}` is not a Go duration in hours/minutes/seconds (7 days is `168h`)"),
         );
     }
@@ -629,7 +645,7 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
     {
         c.push(
             doc,
-            "rule 11",
+            Rule::BareExpression,
             "freightCreationCriteria.expression is written without `${{ }}`",
         );
     }
@@ -641,7 +657,7 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
         let Some(map) = sub.as_object() else {
             c.push(
                 doc,
-                "rule 1",
+                Rule::SubscriptionShape,
                 format!("subscriptions[{i}] is not a mapping"),
             );
             continue;
@@ -650,7 +666,7 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
         if keys.len() != 1 || !matches!(keys[0].as_str(), "image" | "git" | "chart") {
             c.push(
                 doc,
-                "rule 1",
+                Rule::SubscriptionShape,
                 format!(
                     "subscriptions[{i}] must have exactly one key of `image`, `git`, `chart` (found {}); Kargo v1.11 has no `name` sibling",
                     keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
@@ -670,7 +686,7 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
             if let Some(first) = seen.insert(normalized.clone(), i) {
                 c.push(
                     doc,
-                    "rule 2",
+                    Rule::DuplicateRepoUrl,
                     format!("subscriptions[{first}] and [{i}] share the repoURL `{normalized}`"),
                 );
             }
@@ -689,7 +705,7 @@ fn check_image_subscription(c: &mut Checker, doc: &Doc<'_>, i: usize, body: &Val
             if constraint.trim().is_empty() {
                 c.push(
                     doc,
-                    "rule 3",
+                    Rule::ImageSubscription,
                     format!("{what}: Digest strategy needs `constraint` (the tag to follow)"),
                 );
             }
@@ -698,7 +714,7 @@ fn check_image_subscription(c: &mut Checker, doc: &Doc<'_>, i: usize, body: &Val
             if !constraint.is_empty() && !semver_constraint_ok(constraint) {
                 c.push(
                     doc,
-                    "rule 3",
+                    Rule::ImageSubscription,
                     format!("{what}: SemVer constraint `{constraint}` does not parse"),
                 );
             }
@@ -706,7 +722,7 @@ fn check_image_subscription(c: &mut Checker, doc: &Doc<'_>, i: usize, body: &Val
         "Lexical" | "NewestBuild" => {}
         other => c.push(
             doc,
-            "rule 3",
+            Rule::ImageSubscription,
             format!("{what}: unknown imageSelectionStrategy `{other}` (Digest, Lexical, NewestBuild or SemVer)"),
         ),
     }
@@ -714,7 +730,7 @@ fn check_image_subscription(c: &mut Checker, doc: &Doc<'_>, i: usize, body: &Val
         if body.get(key).is_some() {
             c.push(
                 doc,
-                "rule 3",
+                Rule::ImageSubscription,
                 format!("{what}: `{key}` breaks discovery since Kargo v1.11 (use `{key}Regexes`)"),
             );
         }
@@ -723,30 +739,34 @@ fn check_image_subscription(c: &mut Checker, doc: &Doc<'_>, i: usize, body: &Val
         match ImageRef::parse_normalized(repo) {
             Ok(r) if r.tag().is_some() || r.digest().is_some() => c.push(
                 doc,
-                "rule 3",
+                Rule::ImageSubscription,
                 format!("{what}: repoURL `{repo}` must not carry a tag or digest"),
             ),
             Ok(_) if !kargo_image_repo_ok(repo) => c.push(
                 doc,
-                "rule 3",
+                Rule::ImageSubscription,
                 format!("{what}: repoURL `{repo}` does not match Kargo's repoURL pattern (no `--` or `..` in names)"),
             ),
             Ok(_) => {}
             Err(e) => c.push(
                 doc,
-                "rule 3",
+                Rule::ImageSubscription,
                 format!("{what}: repoURL `{repo}` is not an image repository: {e}"),
             ),
         }
     } else {
-        c.push(doc, "rule 3", format!("{what}: `repoURL` is required"));
+        c.push(
+            doc,
+            Rule::ImageSubscription,
+            format!("{what}: `repoURL` is required"),
+        );
     }
     if let Some(limit) = body.get("discoveryLimit") {
         let ok = limit.as_u64().is_some_and(|n| (1..=100).contains(&n));
         if !ok {
             c.push(
                 doc,
-                "rule 3",
+                Rule::ImageSubscription,
                 format!("{what}: discoveryLimit must be 1..100"),
             );
         }
@@ -810,7 +830,7 @@ fn check_stage(c: &mut Checker, doc: &Doc<'_>) {
         if !origins.insert(origin.clone()) {
             c.push(
                 doc,
-                "rule 5",
+                Rule::StageShape,
                 format!("requestedFreight[{i}]: origin `{origin}` appears more than once"),
             );
         }
@@ -823,7 +843,7 @@ fn check_stage(c: &mut Checker, doc: &Doc<'_>) {
         if !direct && stages.is_empty() {
             c.push(
                 doc,
-                "rule 5",
+                Rule::StageShape,
                 format!("requestedFreight[{i}]: sources need `direct: true` or `stages`"),
             );
         }
@@ -833,7 +853,7 @@ fn check_stage(c: &mut Checker, doc: &Doc<'_>) {
         {
             c.push(
                 doc,
-                "rule 5",
+                Rule::StageShape,
                 format!("requestedFreight[{i}]: MatchUpstream needs `direct: false` and exactly one upstream Stage"),
             );
         }
@@ -842,7 +862,7 @@ fn check_stage(c: &mut Checker, doc: &Doc<'_>) {
         {
             c.push(
                 doc,
-                "rule 4",
+                Rule::Duration,
                 format!("requestedFreight[{i}]: requiredSoakTime `{soak}` is not a Go duration (7 days is `168h`)"),
             );
         }
@@ -852,7 +872,7 @@ fn check_stage(c: &mut Checker, doc: &Doc<'_>) {
     if steps.is_empty() && spec.and_then(|s| s.get("verification")).is_some() {
         c.push(
             doc,
-            "rule 12",
+            Rule::ControlFlowStage,
             "a Stage without steps is a control-flow Stage: it never holds Freight, so its verification never runs",
         );
     }
@@ -866,7 +886,7 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
         if uses.is_some() == task.is_some() {
             c.push(
                 doc,
-                "rule 5",
+                Rule::StageShape,
                 format!("steps[{i}]: exactly one of `uses` and `task`"),
             );
         }
@@ -875,7 +895,7 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
                 if step.get(key).is_some() {
                     c.push(
                         doc,
-                        "rule 5",
+                        Rule::StageShape,
                         format!("steps[{i}]: a `task` step has no `{key}` (pass inputs as `vars`)"),
                     );
                 }
@@ -886,7 +906,7 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
         {
             c.push(
                 doc,
-                "steps",
+                Rule::UnknownStep,
                 format!("steps[{i}]: `{uses}` is not an open-source Kargo v1.11 step"),
             );
         }
@@ -897,14 +917,14 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
             {
                 c.push(
                     doc,
-                    "rule 5",
+                    Rule::StageShape,
                     format!("steps[{i}]: alias `{alias}` is reserved (step-N/task-N)"),
                 );
             }
             if !aliases.insert(alias) {
                 c.push(
                     doc,
-                    "rule 5",
+                    Rule::StageShape,
                     format!("steps[{i}]: alias `{alias}` is used twice"),
                 );
             }
@@ -916,7 +936,7 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
                 {
                     c.push(
                         doc,
-                        "rule 11",
+                        Rule::BareExpression,
                         format!("steps[{i}]: http `{key}` is written without `${{{{ }}}}`"),
                     );
                 }
@@ -936,7 +956,7 @@ fn check_analysis_template(c: &mut Checker, doc: &Doc<'_>) {
         if name.chars().count() > 24 {
             c.push(
                 doc,
-                "rule 10",
+                Rule::MetricName,
                 format!("metrics[{i}]: name `{name}` is longer than 24 characters (Job names must stay ≤ 63)"),
             );
         }
@@ -946,7 +966,7 @@ fn check_analysis_template(c: &mut Checker, doc: &Doc<'_>) {
             {
                 c.push(
                     doc,
-                    "rule 4",
+                    Rule::Duration,
                     format!("metrics[{i}]: {key} `{d}` is not a Go duration (7 days is `168h`)"),
                 );
             }
@@ -969,7 +989,7 @@ fn check_analysis_template(c: &mut Checker, doc: &Doc<'_>) {
         if let Some(text) = u.strip_prefix("${{: ") {
             c.push(
                 doc,
-                "rule 9",
+                Rule::VerificationArgs,
                 format!(
                     "AnalysisTemplates use `{{{{args.x}}}}`, not Kargo's `${{{{ }}}}`: `{text}`"
                 ),
@@ -977,7 +997,7 @@ fn check_analysis_template(c: &mut Checker, doc: &Doc<'_>) {
         } else if !declared.contains(u.as_str()) {
             c.push(
                 doc,
-                "rule 9",
+                Rule::VerificationArgs,
                 format!("`{{{{args.{u}}}}}` is used but not declared in spec.args"),
             );
         }
@@ -994,47 +1014,6 @@ fn collect_strings(v: &Value, f: &mut impl FnMut(&str)) {
 }
 
 type StageKey = (String, String);
-
-fn stage_cycle(graph: &BTreeMap<StageKey, Vec<String>>) -> Option<(StageKey, Vec<String>)> {
-    let mut state: BTreeMap<&StageKey, u8> = BTreeMap::new();
-    for start in graph.keys() {
-        if state.contains_key(start) {
-            continue;
-        }
-        let mut stack: Vec<(&StageKey, usize)> = vec![(start, 0)];
-        state.insert(start, 1);
-        while let Some((node, idx)) = stack.last_mut() {
-            let node_ref: &StageKey = node;
-            let ups = graph.get(node_ref).map(Vec::as_slice).unwrap_or(&[]);
-            if *idx >= ups.len() {
-                state.insert(node_ref, 2);
-                stack.pop();
-                continue;
-            }
-            let next_name = &ups[*idx];
-            *idx += 1;
-            let next_key = (node_ref.0.clone(), next_name.clone());
-            let Some((next, _)) = graph.get_key_value(&next_key) else {
-                continue;
-            };
-            match state.get(next) {
-                None => {
-                    state.insert(next, 1);
-                    stack.push((next, 0));
-                }
-                Some(1) => {
-                    let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
-                    let mut names: Vec<String> =
-                        stack[from..].iter().map(|(n, _)| n.1.clone()).collect();
-                    names.push(next.1.clone());
-                    return Some((next.clone(), names));
-                }
-                _ => {}
-            }
-        }
-    }
-    None
-}
 
 #[cfg(test)]
 mod tests {

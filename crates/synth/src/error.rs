@@ -4,6 +4,7 @@ use crate::check::Violation;
 
 /// Why no manifest could be produced.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SynthError {
     /// An image's state lists a base image id that has no state file.
     #[error(
