@@ -1,7 +1,7 @@
 //! SPEC §11 properties of synthesis on state made by the state crate's real merge
 //! ([`image_factory_state::update::update`]), not by `synth::fleet`'s builder: generated
-//! enrolments and discovery results go through two analyzer runs (so images are enrolled, removed,
-//! demoted to bases, promoted from bases, fail their analysis and keep their previous
+//! enrolments and discovery results go through three analyzer runs (so images are enrolled, removed,
+//! demoted to bases, promoted back, fail their analysis and keep their previous
 //! dependencies), and synthesis of each resulting state must satisfy #3 a Warehouse exists iff
 //! something watches it, #5 every discovered base has a state file and a Warehouse, #8 every
 //! (managed image, watched base) dependency is covered by exactly one rebuild Stage input, #19
@@ -39,7 +39,10 @@ const POOL: &[&str] = &[
     "registry.example.com:5000/some/very/long/path/to/an/image/that/is/long:1.2.3-with-a-long-tag",
 ];
 
-/// One image slot (`img<N>`) in each of the two runs.
+/// Analyzer runs per case: enough for remove → demote → re-enrol → promote.
+const RUNS: usize = 3;
+
+/// One image slot (`img<N>`) in each of the [`RUNS`] runs.
 #[derive(Clone, Debug)]
 struct Slot {
     /// External (watched upstream image) instead of managed.
@@ -47,7 +50,7 @@ struct Slot {
     /// Rebuild delay in hours.
     delay_hours: u32,
     /// Per run: enrolled, analysis fails, FROM references.
-    runs: [Run; 2],
+    runs: [Run; RUNS],
 }
 
 #[derive(Clone, Debug)]
@@ -64,7 +67,7 @@ struct Run {
 
 fn run() -> impl Strategy<Value = Run> {
     (
-        prop::bool::weighted(0.85),
+        prop::bool::weighted(0.75),
         prop::bool::weighted(0.15),
         prop::collection::vec(0..POOL.len(), 0..4),
         prop::collection::vec(0usize..8, 0..3),
@@ -85,11 +88,12 @@ fn slot() -> impl Strategy<Value = Slot> {
         prop_oneof![Just(0u32), Just(36), Just(168), 1u32..400],
         run(),
         run(),
+        run(),
     )
-        .prop_map(|(external, delay_hours, a, b)| Slot {
+        .prop_map(|(external, delay_hours, a, b, c)| Slot {
             external,
             delay_hours,
-            runs: [a, b],
+            runs: [a, b, c],
         })
 }
 
@@ -331,7 +335,7 @@ proptest! {
     #[test]
     fn synthesis_of_merged_state(slots in prop::collection::vec(slot(), 1..9)) {
         let mut state = State::default();
-        for r in 0..2 {
+        for r in 0..RUNS {
             let images = enrollment(&slots, r);
             let outcomes = outcomes(&slots, r);
             state = merge(&state, &images, &outcomes, 3600 * r as i64);
@@ -345,4 +349,61 @@ proptest! {
             );
         }
     }
+}
+
+/// The lifecycle the generated cases reach only sometimes, spelled out: `app` builds FROM the
+/// managed `lib`; `lib` leaves the enrolment (demoted: `app` now watches it as a base), then comes
+/// back (promoted: `app` cascades from it again).
+#[test]
+fn demotion_and_promotion_reach_the_manifests() {
+    let slot = |bases: Vec<usize>, parents: Vec<usize>, enrolled: [bool; RUNS]| Slot {
+        external: false,
+        delay_hours: 24,
+        runs: enrolled.map(|enrolled| Run {
+            enrolled,
+            fails: false,
+            bases: bases.clone(),
+            parents: parents.clone(),
+            itself: false,
+        }),
+    };
+    let slots = [
+        slot(vec![0], vec![], [true, false, true]),
+        slot(vec![1], vec![0], [true, true, true]),
+    ];
+    let lib_base = names::base_id(&ImageRef::parse_normalized("ghcr.io/acme/img0:1").unwrap());
+    let mut state = State::default();
+    let mut inputs = Vec::new();
+    for r in 0..RUNS {
+        let images = enrollment(&slots, r);
+        state = merge(&state, &images, &outcomes(&slots, r), 3600 * r as i64);
+        check(&images, &state).unwrap();
+        let m = synthesize(&images, &settings(), &state).unwrap();
+        let stage = m
+            .objects
+            .iter()
+            .find_map(|o| match o {
+                Object::Stage(s) if s.metadata.name == names::rebuild_stage("img1") => Some(s),
+                _ => None,
+            })
+            .unwrap();
+        let mut names: Vec<String> = stage
+            .spec
+            .requested_freight
+            .iter()
+            .map(|f| f.origin.name.clone())
+            .collect();
+        names.sort();
+        inputs.push(names);
+    }
+    let python = names::base_warehouse(&names::base_id(
+        &ImageRef::parse_normalized(POOL[1]).unwrap(),
+    ));
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let cascade = sorted(vec![names::image_warehouse("img0"), python.clone()]);
+    let demoted = sorted(vec![names::base_warehouse(&lib_base), python]);
+    assert_eq!(inputs, [cascade.clone(), demoted, cascade]);
 }
