@@ -1,6 +1,6 @@
 //! The dependency graph of a fleet as Mermaid or Graphviz DOT text: managed images, watched base
 //! images, digest-pinned bases, external images, and the edges between them (base → image,
-//! managed parent → image as a cascade), and the one cycle finder of the crate ([`find_cycle`]),
+//! managed parent → image as a cascade), and the one cycle finder of the crate (`find_cycle`),
 //! used for managed images building from each other and for Stage graphs.
 
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! Manifest synthesis (SPEC §8): a pure function from enrolment, settings and state to the ordered
 //! list of Kargo and Argo Rollouts objects, and the admission checks run before anything is written.
 //!
-//! - [`synthesize`]: `(images, settings, state)` → [`Manifest`] (typed [`kargo::Object`]s and their
+//! - [`synthesize()`]: `(images, settings, state)` → [`Manifest`] (typed [`kargo::Object`]s and their
 //!   YAML text), refusing output that breaks a rule of [`check`].
 //! - [`check::check_documents`]: the Kargo admission rules as code, for any manifest
 //!   (`synth --validate`); [`parse_documents`] reads a multi-document YAML file for it.
@@ -154,7 +154,7 @@ fn render_and_check(objects: &[Object]) -> Result<(String, Vec<check::Violation>
     Ok((yaml, violations))
 }
 
-/// Writes objects as one multi-document YAML text (with [`HEADER`]), exactly as [`synthesize`]
+/// Writes objects as one multi-document YAML text (with [`HEADER`]), exactly as [`synthesize()`]
 /// does.
 pub fn render(objects: &[Object]) -> Result<String, SynthError> {
     render_and_check(objects).map(|(yaml, _)| yaml)
