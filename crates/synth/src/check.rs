@@ -115,7 +115,7 @@ fn is_duration(s: &str) -> bool {
 }
 
 /// Whether `s` is a DNS-1123 label of at most 63 characters.
-pub fn is_label(s: &str) -> bool {
+fn is_label(s: &str) -> bool {
     model::names::is_dns1123_label(s, model::names::MAX_LABEL_LEN)
 }
 
@@ -193,7 +193,7 @@ pub fn check_documents(documents: &[Value]) -> Vec<Violation> {
 
 /// The checks of one document on its own (document `index` of its set). Returns the violations and
 /// a small summary of the document (kind, name, references) for [`check_set`].
-pub fn check_one(index: usize, value: &Value) -> (Vec<Violation>, Summary) {
+pub(crate) fn check_one(index: usize, value: &Value) -> (Vec<Violation>, Summary) {
     let mut c = Checker { out: Vec::new() };
     let api = str_of(value.get("apiVersion")).unwrap_or("");
     let kind = str_of(value.get("kind")).unwrap_or("");
@@ -239,7 +239,7 @@ pub fn check_one(index: usize, value: &Value) -> (Vec<Violation>, Summary) {
 
 /// What the cross-document checks need of one document: identity and outgoing references.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Index of the document in its set.
     pub index: usize,
     /// `apiVersion`.
@@ -325,7 +325,7 @@ fn summarize(index: usize, v: &Value) -> Summary {
 
 /// The cross-document checks (rules 6–9) over the summaries returned by [`check_one`], in
 /// document order.
-pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
+pub(crate) fn check_set(summaries: &[Summary]) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut push = |d: &Summary, rule: Rule, message: String| {
         out.push(Violation {
@@ -547,7 +547,7 @@ fn check_expressions(c: &mut Checker, doc: &Doc<'_>, v: &Value) {
 }
 
 /// Whether every `${{ … }}` in `s` is closed and has a non-empty body.
-pub fn expressions_well_formed(s: &str) -> Result<(), String> {
+fn expressions_well_formed(s: &str) -> Result<(), String> {
     let mut rest = s;
     while let Some(start) = rest.find("${{") {
         let after = &rest[start + 3..];
