@@ -754,3 +754,24 @@ fn every_readme_rule_has_a_test() {
     .collect();
     assert_eq!(covered, (1..=12).collect());
 }
+
+#[test]
+fn rule_11_step_config_is_yaml_before_expressions() {
+    // Unquoted, an expression holding `: ` is not YAML: the manifest is refused at parsing, with the
+    // line of the value; quoted, it is a string and passes.
+    let step = |body: &str| {
+        MINIMAL.replace(
+            "          failureExpression: response.status >= 500\n",
+            &format!(
+                "          failureExpression: response.status >= 500\n          body: {body}\n"
+            ),
+        )
+    };
+    let unquoted = step(r#"${{ quote({"text": vars.message}) }}"#);
+    let err = parse_documents(&unquoted).unwrap_err();
+    let line = unquoted.lines().position(|l| l.contains("body: ")).unwrap() as u64 + 1;
+    assert_eq!(err.line, Some(line), "{err}");
+    let quoted = step(r#"'${{ quote({"text": vars.message}) }}'"#);
+    assert_eq!(check_documents(&parse_documents(&quoted).unwrap()), vec![]);
+    common::assert_valid(&quoted);
+}
