@@ -14,6 +14,8 @@ use model::reference::ImageRef;
 use regex::Regex;
 use serde_json::Value;
 
+pub use crate::rule::Rule;
+
 /// One broken rule in one document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
@@ -21,8 +23,8 @@ pub struct Violation {
     pub document: usize,
     /// `kind/name` of the object.
     pub object: String,
-    /// Which rule (`rule 5`, `names`, `references`, ...).
-    pub rule: String,
+    /// Which rule (its `Display` is the id printed: `rule 5`, `names`, ...).
+    pub rule: Rule,
     /// What is wrong.
     pub message: String,
 }
@@ -109,7 +111,7 @@ fn is_duration(s: &str) -> bool {
 }
 
 /// Whether `s` is a DNS-1123 label of at most 63 characters.
-pub fn is_label(s: &str) -> bool {
+fn is_label(s: &str) -> bool {
     model::names::is_dns1123_label(s, model::names::MAX_LABEL_LEN)
 }
 
@@ -143,11 +145,11 @@ struct Checker {
 }
 
 impl Checker {
-    fn push(&mut self, doc: &Doc<'_>, rule: &str, message: impl Into<String>) {
+    fn push(&mut self, doc: &Doc<'_>, rule: Rule, message: impl Into<String>) {
         self.out.push(Violation {
             document: doc.index,
             object: doc.id(),
-            rule: rule.to_owned(),
+            rule,
             message: message.into(),
         });
     }
@@ -187,7 +189,7 @@ pub fn check_documents(documents: &[Value]) -> Vec<Violation> {
 
 /// The checks of one document on its own (document `index` of its set). Returns the violations and
 /// a small summary of the document (kind, name, references) for [`check_set`].
-pub fn check_one(index: usize, value: &Value) -> (Vec<Violation>, Summary) {
+pub(crate) fn check_one(index: usize, value: &Value) -> (Vec<Violation>, Summary) {
     let mut c = Checker { out: Vec::new() };
     let api = str_of(value.get("apiVersion")).unwrap_or("");
     let kind = str_of(value.get("kind")).unwrap_or("");
@@ -207,7 +209,7 @@ pub fn check_one(index: usize, value: &Value) -> (Vec<Violation>, Summary) {
     if api.is_empty() || kind.is_empty() || !value.is_object() {
         c.push(
             &doc,
-            "structure",
+            Rule::Structure,
             "not a Kubernetes object (apiVersion and kind required)",
         );
         return (c.out, Summary::default());
@@ -233,7 +235,7 @@ pub fn check_one(index: usize, value: &Value) -> (Vec<Violation>, Summary) {
 
 /// What the cross-document checks need of one document: identity and outgoing references.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Index of the document in its set.
     pub index: usize,
     /// `apiVersion`.
@@ -319,13 +321,13 @@ fn summarize(index: usize, v: &Value) -> Summary {
 
 /// The cross-document checks (rules 6–9) over the summaries returned by [`check_one`], in
 /// document order.
-pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
+pub(crate) fn check_set(summaries: &[Summary]) -> Vec<Violation> {
     let mut out = Vec::new();
-    let mut push = |d: &Summary, rule: &str, message: String| {
+    let mut push = |d: &Summary, rule: Rule, message: String| {
         out.push(Violation {
             document: d.index,
             object: d.id(),
-            rule: rule.to_owned(),
+            rule,
             message,
         });
     };
@@ -374,7 +376,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
         {
             push(
                 d,
-                "rule 7",
+                Rule::ProjectConfig,
                 format!("no Project `{}` for this ProjectConfig", d.name),
             );
         }
@@ -390,7 +392,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
         {
             push(
                 d,
-                "rule 8",
+                Rule::ProjectScope,
                 format!(
                     "lives in namespace `{}`, which is not a Project's namespace",
                     ns_of(d)
@@ -406,7 +408,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
             if !warehouses.contains(&(ns.clone(), origin.clone())) {
                 push(
                     d,
-                    "rule 6",
+                    Rule::DanglingReference,
                     format!("requestedFreight[{i}]: Warehouse `{origin}` does not exist"),
                 );
             }
@@ -416,7 +418,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
                 } else {
                     push(
                         d,
-                        "rule 6",
+                        Rule::DanglingReference,
                         format!("requestedFreight[{i}]: upstream Stage `{s}` does not exist"),
                     );
                 }
@@ -432,7 +434,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
             if !exists {
                 push(
                     d,
-                    "rule 6",
+                    Rule::DanglingReference,
                     format!("promotion task `{name}` does not exist"),
                 );
             }
@@ -442,7 +444,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
                 if !cluster_templates.contains(name.as_str()) {
                     push(
                         d,
-                        "rule 6",
+                        Rule::DanglingReference,
                         format!("ClusterAnalysisTemplate `{name}` does not exist"),
                     );
                 }
@@ -451,7 +453,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
             let Some(t) = templates.get(&(ns.clone(), name.clone())) else {
                 push(
                     d,
-                    "rule 6",
+                    Rule::DanglingReference,
                     format!("AnalysisTemplate `{name}` does not exist"),
                 );
                 continue;
@@ -460,7 +462,7 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
                 if !t.declared_args.contains(arg) {
                     push(
                         d,
-                        "rule 9",
+                        Rule::VerificationArgs,
                         format!(
                             "verification arg `{arg}` is not declared by AnalysisTemplate `{name}`"
                         ),
@@ -469,12 +471,26 @@ pub fn check_set(summaries: &[Summary]) -> Vec<Violation> {
             }
         }
     }
-    if let Some((key, cycle)) = stage_cycle(&graph)
+    let upstream = |key: &StageKey| -> Vec<StageKey> {
+        graph
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|s| (key.0.clone(), s.clone()))
+            .collect()
+    };
+    if let Some(cycle) = crate::graph::find_cycle(graph.keys().cloned(), upstream)
+        && let Some(key) = cycle.first()
         && let Some(d) = docs
             .iter()
             .find(|d| d.kind == "Stage" && ns_of(d) == key.0 && d.name == key.1)
     {
-        push(d, "rule 6", format!("Stage cycle: {}", cycle.join(" → ")));
+        let names: Vec<&str> = cycle.iter().map(|k| k.1.as_str()).collect();
+        push(
+            d,
+            Rule::StageCycle,
+            format!("Stage cycle: {}", names.join(" → ")),
+        );
     }
     out
 }
@@ -484,7 +500,7 @@ fn check_names(c: &mut Checker, doc: &Doc<'_>) {
         if !is_label(doc.name) {
             c.push(
                 doc,
-                "names",
+                Rule::Names,
                 format!(
                     "name `{}` is not a DNS-1123 label of at most 63 characters",
                     doc.name
@@ -494,7 +510,7 @@ fn check_names(c: &mut Checker, doc: &Doc<'_>) {
     } else if !is_subdomain(doc.name) {
         c.push(
             doc,
-            "names",
+            Rule::Names,
             format!("name `{}` is not a DNS-1123 subdomain", doc.name),
         );
     }
@@ -503,7 +519,7 @@ fn check_names(c: &mut Checker, doc: &Doc<'_>) {
     {
         c.push(
             doc,
-            "names",
+            Rule::Names,
             format!("namespace `{ns}` is not a DNS-1123 label"),
         );
     }
@@ -517,7 +533,7 @@ fn check_expressions(c: &mut Checker, doc: &Doc<'_>, v: &Value) {
                 && let Err(message) = expressions_well_formed(s)
             {
                 let snippet: String = s.chars().take(80).collect();
-                c.push(doc, "expressions", format!("{message} in `{snippet}`"));
+                c.push(doc, Rule::Expressions, format!("{message} in `{snippet}`"));
             }
         }
         Value::Array(items) => items.iter().for_each(|i| check_expressions(c, doc, i)),
@@ -527,7 +543,7 @@ fn check_expressions(c: &mut Checker, doc: &Doc<'_>, v: &Value) {
 }
 
 /// Whether every `${{ … }}` in `s` is closed and has a non-empty body.
-pub fn expressions_well_formed(s: &str) -> Result<(), String> {
+fn expressions_well_formed(s: &str) -> Result<(), String> {
     let mut rest = s;
     while let Some(start) = rest.find("${{") {
         let after = &rest[start + 3..];
@@ -550,14 +566,14 @@ fn check_project(c: &mut Checker, doc: &Doc<'_>) {
     if doc.value.get("spec").is_some() {
         c.push(
             doc,
-            "rule 8",
+            Rule::ProjectScope,
             "Project has no `spec` since Kargo v1.7 (use a ProjectConfig)",
         );
     }
     if doc.namespace.is_some() {
         c.push(
             doc,
-            "rule 8",
+            Rule::ProjectScope,
             "Project is cluster-scoped: remove `metadata.namespace`",
         );
     }
@@ -567,7 +583,7 @@ fn check_project_config(c: &mut Checker, doc: &Doc<'_>) {
     if doc.namespace != Some(doc.name) {
         c.push(
             doc,
-            "rule 7",
+            Rule::ProjectConfig,
             format!(
                 "ProjectConfig name `{}` must equal its namespace `{}`",
                 doc.name,
@@ -584,7 +600,7 @@ fn check_project_config(c: &mut Checker, doc: &Doc<'_>) {
         if has_stage == has_selector {
             c.push(
                 doc,
-                "rule 7",
+                Rule::ProjectConfig,
                 format!("promotionPolicies[{i}]: exactly one of `stage` and `stageSelector`"),
             );
         }
@@ -615,7 +631,7 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
     {
         c.push(
             doc,
-            "rule 4",
+            Rule::Duration,
             format!("interval `{interval}` is not a Go duration in hours/minutes/seconds (7 days is `168h`)"),
         );
     }
@@ -625,7 +641,7 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
     {
         c.push(
             doc,
-            "rule 11",
+            Rule::BareExpression,
             "freightCreationCriteria.expression is written without `${{ }}`",
         );
     }
@@ -637,7 +653,7 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
         let Some(map) = sub.as_object() else {
             c.push(
                 doc,
-                "rule 1",
+                Rule::SubscriptionShape,
                 format!("subscriptions[{i}] is not a mapping"),
             );
             continue;
@@ -646,7 +662,7 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
         if keys.len() != 1 || !matches!(keys[0].as_str(), "image" | "git" | "chart") {
             c.push(
                 doc,
-                "rule 1",
+                Rule::SubscriptionShape,
                 format!(
                     "subscriptions[{i}] must have exactly one key of `image`, `git`, `chart` (found {}); Kargo v1.11 has no `name` sibling",
                     keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
@@ -666,7 +682,7 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
             if let Some(first) = seen.insert(normalized.clone(), i) {
                 c.push(
                     doc,
-                    "rule 2",
+                    Rule::DuplicateRepoUrl,
                     format!("subscriptions[{first}] and [{i}] share the repoURL `{normalized}`"),
                 );
             }
@@ -685,7 +701,7 @@ fn check_image_subscription(c: &mut Checker, doc: &Doc<'_>, i: usize, body: &Val
             if constraint.trim().is_empty() {
                 c.push(
                     doc,
-                    "rule 3",
+                    Rule::ImageSubscription,
                     format!("{what}: Digest strategy needs `constraint` (the tag to follow)"),
                 );
             }
@@ -694,7 +710,7 @@ fn check_image_subscription(c: &mut Checker, doc: &Doc<'_>, i: usize, body: &Val
             if !constraint.is_empty() && !semver_constraint_ok(constraint) {
                 c.push(
                     doc,
-                    "rule 3",
+                    Rule::ImageSubscription,
                     format!("{what}: SemVer constraint `{constraint}` does not parse"),
                 );
             }
@@ -702,7 +718,7 @@ fn check_image_subscription(c: &mut Checker, doc: &Doc<'_>, i: usize, body: &Val
         "Lexical" | "NewestBuild" => {}
         other => c.push(
             doc,
-            "rule 3",
+            Rule::ImageSubscription,
             format!("{what}: unknown imageSelectionStrategy `{other}` (Digest, Lexical, NewestBuild or SemVer)"),
         ),
     }
@@ -710,7 +726,7 @@ fn check_image_subscription(c: &mut Checker, doc: &Doc<'_>, i: usize, body: &Val
         if body.get(key).is_some() {
             c.push(
                 doc,
-                "rule 3",
+                Rule::ImageSubscription,
                 format!("{what}: `{key}` breaks discovery since Kargo v1.11 (use `{key}Regexes`)"),
             );
         }
@@ -719,30 +735,34 @@ fn check_image_subscription(c: &mut Checker, doc: &Doc<'_>, i: usize, body: &Val
         match ImageRef::parse_normalized(repo) {
             Ok(r) if r.tag().is_some() || r.digest().is_some() => c.push(
                 doc,
-                "rule 3",
+                Rule::ImageSubscription,
                 format!("{what}: repoURL `{repo}` must not carry a tag or digest"),
             ),
             Ok(_) if !kargo_image_repo_ok(repo) => c.push(
                 doc,
-                "rule 3",
+                Rule::ImageSubscription,
                 format!("{what}: repoURL `{repo}` does not match Kargo's repoURL pattern (no `--` or `..` in names)"),
             ),
             Ok(_) => {}
             Err(e) => c.push(
                 doc,
-                "rule 3",
+                Rule::ImageSubscription,
                 format!("{what}: repoURL `{repo}` is not an image repository: {e}"),
             ),
         }
     } else {
-        c.push(doc, "rule 3", format!("{what}: `repoURL` is required"));
+        c.push(
+            doc,
+            Rule::ImageSubscription,
+            format!("{what}: `repoURL` is required"),
+        );
     }
     if let Some(limit) = body.get("discoveryLimit") {
         let ok = limit.as_u64().is_some_and(|n| (1..=100).contains(&n));
         if !ok {
             c.push(
                 doc,
-                "rule 3",
+                Rule::ImageSubscription,
                 format!("{what}: discoveryLimit must be 1..100"),
             );
         }
@@ -770,7 +790,7 @@ fn check_stage(c: &mut Checker, doc: &Doc<'_>) {
         if !origins.insert(origin.clone()) {
             c.push(
                 doc,
-                "rule 5",
+                Rule::StageShape,
                 format!("requestedFreight[{i}]: origin `{origin}` appears more than once"),
             );
         }
@@ -783,7 +803,7 @@ fn check_stage(c: &mut Checker, doc: &Doc<'_>) {
         if !direct && stages.is_empty() {
             c.push(
                 doc,
-                "rule 5",
+                Rule::StageShape,
                 format!("requestedFreight[{i}]: sources need `direct: true` or `stages`"),
             );
         }
@@ -793,7 +813,7 @@ fn check_stage(c: &mut Checker, doc: &Doc<'_>) {
         {
             c.push(
                 doc,
-                "rule 5",
+                Rule::StageShape,
                 format!("requestedFreight[{i}]: MatchUpstream needs `direct: false` and exactly one upstream Stage"),
             );
         }
@@ -802,7 +822,7 @@ fn check_stage(c: &mut Checker, doc: &Doc<'_>) {
         {
             c.push(
                 doc,
-                "rule 4",
+                Rule::Duration,
                 format!("requestedFreight[{i}]: requiredSoakTime `{soak}` is not a Go duration (7 days is `168h`)"),
             );
         }
@@ -812,7 +832,7 @@ fn check_stage(c: &mut Checker, doc: &Doc<'_>) {
     if steps.is_empty() && spec.and_then(|s| s.get("verification")).is_some() {
         c.push(
             doc,
-            "rule 12",
+            Rule::ControlFlowStage,
             "a Stage without steps is a control-flow Stage: it never holds Freight, so its verification never runs",
         );
     }
@@ -826,7 +846,7 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
         if uses.is_some() == task.is_some() {
             c.push(
                 doc,
-                "rule 5",
+                Rule::StageShape,
                 format!("steps[{i}]: exactly one of `uses` and `task`"),
             );
         }
@@ -835,7 +855,7 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
                 if step.get(key).is_some() {
                     c.push(
                         doc,
-                        "rule 5",
+                        Rule::StageShape,
                         format!("steps[{i}]: a `task` step has no `{key}` (pass inputs as `vars`)"),
                     );
                 }
@@ -846,7 +866,7 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
         {
             c.push(
                 doc,
-                "steps",
+                Rule::UnknownStep,
                 format!("steps[{i}]: `{uses}` is not an open-source Kargo v1.11 step"),
             );
         }
@@ -857,14 +877,14 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
             {
                 c.push(
                     doc,
-                    "rule 5",
+                    Rule::StageShape,
                     format!("steps[{i}]: alias `{alias}` is reserved (step-N/task-N)"),
                 );
             }
             if !aliases.insert(alias) {
                 c.push(
                     doc,
-                    "rule 5",
+                    Rule::StageShape,
                     format!("steps[{i}]: alias `{alias}` is used twice"),
                 );
             }
@@ -876,7 +896,7 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
                 {
                     c.push(
                         doc,
-                        "rule 11",
+                        Rule::BareExpression,
                         format!("steps[{i}]: http `{key}` is written without `${{{{ }}}}`"),
                     );
                 }
@@ -896,7 +916,7 @@ fn check_analysis_template(c: &mut Checker, doc: &Doc<'_>) {
         if name.chars().count() > 24 {
             c.push(
                 doc,
-                "rule 10",
+                Rule::MetricName,
                 format!("metrics[{i}]: name `{name}` is longer than 24 characters (Job names must stay ≤ 63)"),
             );
         }
@@ -906,7 +926,7 @@ fn check_analysis_template(c: &mut Checker, doc: &Doc<'_>) {
             {
                 c.push(
                     doc,
-                    "rule 4",
+                    Rule::Duration,
                     format!("metrics[{i}]: {key} `{d}` is not a Go duration (7 days is `168h`)"),
                 );
             }
@@ -929,7 +949,7 @@ fn check_analysis_template(c: &mut Checker, doc: &Doc<'_>) {
         if let Some(text) = u.strip_prefix("${{: ") {
             c.push(
                 doc,
-                "rule 9",
+                Rule::VerificationArgs,
                 format!(
                     "AnalysisTemplates use `{{{{args.x}}}}`, not Kargo's `${{{{ }}}}`: `{text}`"
                 ),
@@ -937,7 +957,7 @@ fn check_analysis_template(c: &mut Checker, doc: &Doc<'_>) {
         } else if !declared.contains(u.as_str()) {
             c.push(
                 doc,
-                "rule 9",
+                Rule::VerificationArgs,
                 format!("`{{{{args.{u}}}}}` is used but not declared in spec.args"),
             );
         }
@@ -954,47 +974,6 @@ fn collect_strings(v: &Value, f: &mut impl FnMut(&str)) {
 }
 
 type StageKey = (String, String);
-
-fn stage_cycle(graph: &BTreeMap<StageKey, Vec<String>>) -> Option<(StageKey, Vec<String>)> {
-    let mut state: BTreeMap<&StageKey, u8> = BTreeMap::new();
-    for start in graph.keys() {
-        if state.contains_key(start) {
-            continue;
-        }
-        let mut stack: Vec<(&StageKey, usize)> = vec![(start, 0)];
-        state.insert(start, 1);
-        while let Some((node, idx)) = stack.last_mut() {
-            let node_ref: &StageKey = node;
-            let ups = graph.get(node_ref).map(Vec::as_slice).unwrap_or(&[]);
-            if *idx >= ups.len() {
-                state.insert(node_ref, 2);
-                stack.pop();
-                continue;
-            }
-            let next_name = &ups[*idx];
-            *idx += 1;
-            let next_key = (node_ref.0.clone(), next_name.clone());
-            let Some((next, _)) = graph.get_key_value(&next_key) else {
-                continue;
-            };
-            match state.get(next) {
-                None => {
-                    state.insert(next, 1);
-                    stack.push((next, 0));
-                }
-                Some(1) => {
-                    let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
-                    let mut names: Vec<String> =
-                        stack[from..].iter().map(|(n, _)| n.1.clone()).collect();
-                    names.push(next.1.clone());
-                    return Some((next.clone(), names));
-                }
-                _ => {}
-            }
-        }
-    }
-    None
-}
 
 #[cfg(test)]
 mod tests {

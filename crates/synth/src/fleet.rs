@@ -1,6 +1,11 @@
 //! Builders of in-memory state, for tests, property tests and benchmarks: state files for given
 //! dependencies ([`image_state`], [`base_state`], [`state_for`]) and a synthetic fleet of any size
 //! ([`generate`]). Pure and deterministic.
+//!
+//! Not API: compiled only with the `test-util` feature, which this crate's own tests and examples
+//! and other crates' tests enable as a dev-dependency feature. Tests of synthesis on realistic
+//! state use the state crate's merge instead (`merged` in `tests/common/mod.rs`, and `tests/properties_state.rs`);
+//! what remains here is the benchmark fleet and hand-made states for focused tests.
 
 use std::collections::BTreeMap;
 

@@ -1,10 +1,64 @@
 //! The dependency graph of a fleet as Mermaid or Graphviz DOT text: managed images, watched base
 //! images, digest-pinned bases, external images, and the edges between them (base → image,
-//! managed parent → image as a cascade).
+//! managed parent → image as a cascade), and the one cycle finder of the crate (`find_cycle`),
+//! used for managed images building from each other and for Stage graphs.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::synthesize::Plan;
+
+/// The first cycle of a directed graph, as the path `a → b → … → a` (first and last node equal),
+/// or `None` when the graph is acyclic. Depth-first from each of `nodes` in order, following
+/// `next(node)` in order; edges to nodes not in `nodes` are ignored. Iterative, so deep graphs
+/// cannot overflow the stack; deterministic for a given order.
+pub(crate) fn find_cycle<N: Ord + Clone>(
+    nodes: impl IntoIterator<Item = N>,
+    next: impl Fn(&N) -> Vec<N>,
+) -> Option<Vec<N>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let order: Vec<N> = nodes.into_iter().collect();
+    let mut marks: BTreeMap<N, Mark> = order.iter().map(|n| (n.clone(), Mark::New)).collect();
+    for start in order {
+        if marks.get(&start) != Some(&Mark::New) {
+            continue;
+        }
+        // The current path, each node with its successors not yet followed (reversed, so `pop`
+        // takes them in order).
+        let mut path: Vec<(N, Vec<N>)> = Vec::new();
+        let successors = |n: &N| -> Vec<N> { next(n).into_iter().rev().collect() };
+        marks.insert(start.clone(), Mark::Active);
+        path.push((start.clone(), successors(&start)));
+        while let Some((node, pending)) = path.last_mut() {
+            let Some(to) = pending.pop() else {
+                let done = node.clone();
+                marks.insert(done, Mark::Done);
+                path.pop();
+                continue;
+            };
+            match marks.get(&to).copied() {
+                Some(Mark::New) => {
+                    marks.insert(to.clone(), Mark::Active);
+                    let after = successors(&to);
+                    path.push((to, after));
+                }
+                Some(Mark::Active) => {
+                    let from = path.iter().position(|(n, _)| *n == to).unwrap_or(0);
+                    let mut cycle: Vec<N> = path[from..].iter().map(|(n, _)| n.clone()).collect();
+                    cycle.push(to);
+                    return Some(cycle);
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
 
 /// Output format of [`render`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,4 +176,40 @@ pub fn render(plan: &Plan, format: Format) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(edges: &[(u8, u8)]) -> impl Fn(&u8) -> Vec<u8> + '_ {
+        move |n| {
+            edges
+                .iter()
+                .filter(|(a, _)| a == n)
+                .map(|(_, b)| *b)
+                .collect()
+        }
+    }
+
+    #[test]
+    fn cycles() {
+        assert_eq!(
+            find_cycle(1..=4, graph(&[(1, 2), (2, 3), (1, 3), (3, 4)])),
+            None
+        );
+        assert_eq!(
+            find_cycle(1..=3, graph(&[(1, 2), (2, 3), (3, 2)])),
+            Some(vec![2, 3, 2])
+        );
+        assert_eq!(find_cycle([5], graph(&[(5, 5)])), Some(vec![5, 5]));
+        // Edges leaving the node set are ignored.
+        assert_eq!(find_cycle([1], graph(&[(1, 2), (2, 1)])), None);
+        // A chain deeper than any thread stack.
+        let deep = |n: &u32| if *n < 200_000 { vec![n + 1] } else { vec![0] };
+        assert_eq!(
+            find_cycle(0..=200_000, deep).map(|c| c.len()),
+            Some(200_002)
+        );
+    }
 }

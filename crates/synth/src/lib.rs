@@ -1,13 +1,14 @@
 //! Manifest synthesis (SPEC §8): a pure function from enrolment, settings and state to the ordered
 //! list of Kargo and Argo Rollouts objects, and the admission checks run before anything is written.
 //!
-//! - [`synthesize`]: `(images, settings, state)` → [`Manifest`] (typed [`kargo::Object`]s and their
+//! - [`synthesize()`]: `(images, settings, state)` → [`Manifest`] (typed [`kargo::Object`]s and their
 //!   YAML text), refusing output that breaks a rule of [`check`].
 //! - [`check::check_documents`]: the Kargo admission rules as code, for any manifest
 //!   (`synth --validate`); [`parse_documents`] reads a multi-document YAML file for it.
 //! - [`schema::SchemaSet`]: strict JSON Schema validation (callers load the schema files).
 //! - [`graph`] (Mermaid / DOT) and [`backstage`] (catalog entities) views of the same plan.
-//! - [`fleet`]: in-memory state builders and a synthetic fleet (tests, property tests, benchmarks).
+//! - `fleet` (only with the `test-util` feature, not API): in-memory state builders and a synthetic
+//!   fleet for tests and benchmarks.
 //!
 //! The crate does no I/O and prints nothing; identical inputs give byte-identical output.
 //!
@@ -27,9 +28,12 @@
 pub mod backstage;
 pub mod check;
 pub mod error;
+#[cfg(feature = "test-util")]
+#[doc(hidden)]
 pub mod fleet;
 pub mod graph;
 pub mod kargo;
+mod rule;
 pub mod schema;
 pub mod stagger;
 pub mod synthesize;
@@ -150,7 +154,7 @@ fn render_and_check(objects: &[Object]) -> Result<(String, Vec<check::Violation>
     Ok((yaml, violations))
 }
 
-/// Writes objects as one multi-document YAML text (with [`HEADER`]), exactly as [`synthesize`]
+/// Writes objects as one multi-document YAML text (with [`HEADER`]), exactly as [`synthesize()`]
 /// does.
 pub fn render(objects: &[Object]) -> Result<String, SynthError> {
     render_and_check(objects).map(|(yaml, _)| yaml)
@@ -168,14 +172,60 @@ fn parse_options() -> serde_saphyr::Options {
     }
 }
 
+/// Why a manifest text does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    /// Line of the problem (from 1), when the parser knows it.
+    pub line: Option<u64>,
+    /// Column of the problem (from 1), when the parser knows it.
+    pub column: Option<u64>,
+    /// What is wrong (the parser's text, which also names the position).
+    pub message: String,
+}
+
+impl From<serde_saphyr::Error> for ParseError {
+    fn from(e: serde_saphyr::Error) -> Self {
+        let at = e.location();
+        Self {
+            line: at.map(|l| l.line()),
+            column: at.map(|l| l.column()),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Parses a multi-document YAML text into JSON values (empty documents skipped).
-pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, parse_options())
-        .map_err(|e| e.to_string())?;
+pub fn parse_documents(text: &str) -> Result<Vec<Value>, ParseError> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, parse_options())?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
 /// Parses a manifest written by [`render`] back into typed objects.
-pub fn parse_objects(text: &str) -> Result<Vec<Object>, String> {
-    serde_saphyr::from_multiple_with_options(text, parse_options()).map_err(|e| e.to_string())
+pub fn parse_objects(text: &str) -> Result<Vec<Object>, ParseError> {
+    Ok(serde_saphyr::from_multiple_with_options(
+        text,
+        parse_options(),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_errors_carry_line_and_column() {
+        let err = parse_documents("a: 1\n---\nb: [1, 2\nc: 3\n").err();
+        let err = err.as_ref();
+        assert_eq!(
+            err.and_then(|e| e.line).map(|l| l >= 3),
+            Some(true),
+            "{err:?}"
+        );
+        assert!(err.and_then(|e| e.column).is_some(), "{err:?}");
+        assert_eq!(
+            parse_documents("a: 1\n---\n\n---\nb: 2\n").map(|d| d.len()),
+            Ok(2)
+        );
+    }
 }

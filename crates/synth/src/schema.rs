@@ -23,6 +23,7 @@ const K8S_BASE: &str = "https://kubernetes.io/api/";
 
 /// Why the schema set cannot be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SchemaError {
     /// A schema does not compile.
     #[error("schema `{path}`: {message}")]
@@ -147,31 +148,47 @@ impl SchemaSet {
     }
 
     /// Validates one document: against the schema of its kind, and each step's `config` against the
-    /// step schema. Returns messages (empty: valid).
-    pub fn validate(&self, doc: &Value) -> Vec<String> {
+    /// step schema. Returns every violation (empty: valid), in a deterministic order.
+    pub fn validate(&self, doc: &Value) -> Vec<SchemaViolation> {
         let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
         let path = schema_path(api, kind);
         let mut out = Vec::new();
         match self.validator(&path) {
-            None => out.push(format!("no schema for {api} {kind} ({path})")),
-            Some(Err(e)) => out.push(format!("schema {path} does not compile: {e}")),
+            None => out.push(SchemaViolation {
+                kind: ViolationKind::NoSchema,
+                pointer: String::new(),
+                schema_path: path.clone(),
+                message: format!("no schema for {api} {kind} ({path})"),
+            }),
+            Some(Err(e)) => out.push(SchemaViolation::broken(&path, e)),
             Some(Ok(v)) => {
                 for e in v.iter_errors(doc) {
-                    out.push(format!("{}: {e}", e.instance_path()));
+                    out.push(SchemaViolation {
+                        kind: ViolationKind::Invalid,
+                        pointer: e.instance_path().to_string(),
+                        schema_path: format!("{path}#{}", e.schema_path()),
+                        message: e.to_string(),
+                    });
                 }
             }
         }
         let spec = doc.get("spec");
-        let steps = spec
-            .and_then(|s| s.get("steps"))
-            .or_else(|| {
+        let (steps, at) = match spec.and_then(|s| s.get("steps")) {
+            Some(steps) => (Some(steps), "/spec/steps"),
+            None => (
                 spec.and_then(|s| s.get("promotionTemplate"))
                     .and_then(|t| t.get("spec"))
-                    .and_then(|t| t.get("steps"))
-            })
-            .and_then(Value::as_array);
-        for (i, step) in steps.into_iter().flatten().enumerate() {
+                    .and_then(|t| t.get("steps")),
+                "/spec/promotionTemplate/spec/steps",
+            ),
+        };
+        for (i, step) in steps
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             let (Some(uses), Some(config)) =
                 (step.get("uses").and_then(Value::as_str), step.get("config"))
             else {
@@ -179,26 +196,74 @@ impl SchemaSet {
             };
             let path = format!("promotion-steps/{uses}-config.json");
             match self.validator(&path) {
-                None => out.push(format!(
-                    "steps[{i}]: `{uses}` is not an open-source Kargo step"
-                )),
-                Some(Err(e)) => out.push(format!("schema {path} does not compile: {e}")),
+                None => out.push(SchemaViolation {
+                    kind: ViolationKind::UnknownStep,
+                    pointer: format!("{at}/{i}/uses"),
+                    schema_path: path,
+                    message: format!("`{uses}` is not an open-source Kargo step"),
+                }),
+                Some(Err(e)) => out.push(SchemaViolation::broken(&path, e)),
                 Some(Ok(v)) => {
                     let mut expressions = Vec::new();
                     expression_paths(config, String::new(), &mut expressions);
                     for e in v.iter_errors(config) {
-                        let at = e.instance_path().to_string();
+                        let within = e.instance_path().to_string();
                         let hidden = expressions
                             .iter()
-                            .any(|p| at == *p || at.starts_with(&format!("{p}/")));
+                            .any(|p| within == *p || within.starts_with(&format!("{p}/")));
                         if !hidden {
-                            out.push(format!("steps[{i}] {uses} config{at}: {e}"));
+                            out.push(SchemaViolation {
+                                kind: ViolationKind::Invalid,
+                                pointer: format!("{at}/{i}/config{within}"),
+                                schema_path: format!("{path}#{}", e.schema_path()),
+                                message: format!("{uses} config: {e}"),
+                            });
                         }
                     }
                 }
             }
         }
         out
+    }
+}
+
+/// What kind of problem a [`SchemaViolation`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ViolationKind {
+    /// The document (or a step config) breaks its schema.
+    Invalid,
+    /// The set has no schema for the document's `apiVersion`/`kind`.
+    NoSchema,
+    /// A step's `uses:` has no step schema: a typo or a Kargo Enterprise step.
+    UnknownStep,
+    /// The schema that applies does not compile (a problem of the schema files, not the document).
+    BrokenSchema,
+}
+
+/// One way a document fails the JSON Schemas.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", if pointer.is_empty() { String::new() } else { format!("{pointer}: ") })]
+pub struct SchemaViolation {
+    /// What kind of problem.
+    pub kind: ViolationKind,
+    /// JSON pointer (RFC 6901) of the offending value in the document (empty: the document).
+    pub pointer: String,
+    /// The schema file (relative path, as given to [`SchemaSet::new`]) and, after `#`, the
+    /// location of the failing keyword in it.
+    pub schema_path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl SchemaViolation {
+    fn broken(path: &str, message: String) -> Self {
+        Self {
+            kind: ViolationKind::BrokenSchema,
+            pointer: String::new(),
+            schema_path: path.to_owned(),
+            message: format!("schema {path} does not compile: {message}"),
+        }
     }
 }
 

@@ -252,57 +252,12 @@ pub fn plan(images: &[EffectiveImage], state: &State) -> Result<Plan, SynthError
 
 /// The first cycle among managed parents, as `a → b → … → a`.
 fn find_cycle(plan: &Plan) -> Option<Vec<String>> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Active,
-        Done,
-    }
-    let mut marks: BTreeMap<&str, Mark> = plan
-        .managed
-        .keys()
-        .map(|k| (k.as_str(), Mark::New))
-        .collect();
-    for start in plan.managed.keys() {
-        if marks.get(start.as_str()) != Some(&Mark::New) {
-            continue;
-        }
-        // Iterative DFS with an explicit path.
-        let mut path: Vec<(&str, Vec<&str>)> = Vec::new();
-        let children = |n: &str| -> Vec<&str> {
-            plan.managed
-                .get(n)
-                .map(|m| m.parents.iter().map(String::as_str).collect())
-                .unwrap_or_default()
-        };
-        marks.insert(start, Mark::Active);
-        path.push((start, children(start)));
-        while let Some((node, pending)) = path.last_mut() {
-            let node = *node;
-            match pending.pop() {
-                Some(next) => match marks.get(next).copied() {
-                    Some(Mark::New) => {
-                        marks.insert(next, Mark::Active);
-                        let c = children(next);
-                        path.push((next, c));
-                    }
-                    Some(Mark::Active) => {
-                        let from = path.iter().position(|(n, _)| *n == next).unwrap_or(0);
-                        let mut cycle: Vec<String> =
-                            path[from..].iter().map(|(n, _)| (*n).to_owned()).collect();
-                        cycle.push(next.to_owned());
-                        return Some(cycle);
-                    }
-                    _ => {}
-                },
-                None => {
-                    marks.insert(node, Mark::Done);
-                    path.pop();
-                }
-            }
-        }
-    }
-    None
+    crate::graph::find_cycle(plan.managed.keys().cloned(), |name| {
+        plan.managed
+            .get(name)
+            .map(|m| m.parents.iter().cloned().collect())
+            .unwrap_or_default()
+    })
 }
 
 fn labels() -> BTreeMap<String, String> {

@@ -1,17 +1,18 @@
 //! Synthesis of the example factory dir and of the focused fixtures in `fixtures/synth/`: every
 //! output has zero rule and schema violations, is deterministic, re-parses to the same objects, and
-//! matches its insta snapshot.
+//! matches its insta snapshot. The state comes from the state crate's merge of the fixture's
+//! `deps.yaml` (`common::merged`), as the analyzer would write it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use std::path::Path;
 
-use image_factory_synth::{fleet, parse_objects, synthesize};
+use image_factory_synth::{parse_objects, synthesize};
 
 fn run(images: &str, factory: Option<&str>, deps: &str) -> image_factory_synth::Manifest {
     let (images, settings) = common::config(images, factory);
-    let state = fleet::state_for(&images, &common::deps(deps));
+    let state = common::merged(&images, &common::deps(deps));
     let manifest = synthesize(&images, &settings, &state).unwrap_or_else(|e| panic!("{e}"));
     common::assert_valid(&manifest.yaml);
     // Deterministic, and the text reads back as the same objects.

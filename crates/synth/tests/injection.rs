@@ -16,7 +16,7 @@ fn one(
 ) -> Result<image_factory_synth::Manifest, SynthError> {
     let deps = BTreeMap::from([(image.name.clone(), vec!["node:22".to_owned()])]);
     let images = vec![image];
-    let state = fleet::state_for(&images, &deps);
+    let state = common::merged(&images, &deps);
     synthesize(&images, &Settings::default(), &state)
 }
 
@@ -128,7 +128,7 @@ fn namespace_only_with_labels() {
     assert!(!m.objects.iter().any(|o| o.kind() == "Namespace"));
     let deps = BTreeMap::from([("web".to_owned(), vec!["node:22".to_owned()])]);
     let images = vec![image];
-    let state = fleet::state_for(&images, &deps);
+    let state = common::merged(&images, &deps);
     let mut settings = Settings::default();
     settings.namespace.labels = BTreeMap::from([("team".to_owned(), "platform".to_owned())]);
     let m = synthesize(&images, &settings, &state).unwrap();

@@ -4,7 +4,9 @@
 //! `baseInterval`, #11 intervals on one registry are distinct, #16 several bases → one rebuild Stage,
 //! #17 git watch paths cover the Dockerfile's directory, #19 every name is a DNS-1123 label ≤ 63,
 //! #20 output is deterministic and re-parses to the same objects. Every output also passes the
-//! Kargo rules and (when available) the strict JSON Schemas.
+//! Kargo rules and (when available) the strict JSON Schemas. The state is made by the state
+//! crate's merge from the generated enrolment and FROM lists (`common::merged`); lifecycle over
+//! several runs is in `properties_state.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -143,7 +145,7 @@ proptest! {
     #[test]
     fn synthesis_properties(specs in proptest::collection::vec(spec(), 1..8), stagger in any::<bool>()) {
         let (images, deps) = build(&specs);
-        let state = fleet::state_for(&images, &deps);
+        let state = common::merged(&images, &deps);
         let mut settings = Settings::default();
         settings.state_repo.url = Some("https://github.com/acme/factory.git".into());
         settings.monitoring.stagger = stagger;
@@ -289,7 +291,7 @@ fn several_bases_one_rebuild_and_cycles_named() {
         ("b".to_owned(), vec!["ghcr.io/acme/a:1".to_owned()]),
     ]);
     let images = vec![a, b];
-    let state = fleet::state_for(&images, &deps);
+    let state = common::merged(&images, &deps);
     let err = synthesize(&images, &Settings::default(), &state).unwrap_err();
     let text = err.to_string();
     assert!(

@@ -15,7 +15,9 @@ use std::sync::OnceLock;
 use image_factory_synth::schema::SchemaSet;
 use model::config::validate_factory;
 use model::enrollment::EffectiveImage;
+use model::reference::ImageRef;
 use model::settings::Settings;
+use model::state::State;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -96,4 +98,44 @@ pub fn config(images: &str, factory: Option<&str>) -> (Vec<EffectiveImage>, Sett
 /// Reads `deps.yaml` (image name → FROM references) of a fixture dir.
 pub fn deps(text: &str) -> BTreeMap<String, Vec<String>> {
     serde_saphyr::from_str(text).unwrap()
+}
+
+/// The state the analyzer would write for `images` on a first run where `deps` maps an image name
+/// to the references its Dockerfile builds FROM: the state crate's real merge (`state::update`),
+/// not a hand-made state.
+pub fn merged(images: &[EffectiveImage], deps: &BTreeMap<String, Vec<String>>) -> State {
+    use state::discover::{Discovered, Outcome};
+    let outcomes: BTreeMap<String, Outcome> = images
+        .iter()
+        .filter(|i| i.is_managed())
+        .map(|i| {
+            let mut from: Vec<ImageRef> = Vec::new();
+            for r in deps.get(&i.name).into_iter().flatten() {
+                let r = ImageRef::parse_normalized(r).unwrap();
+                if !from.contains(&r) {
+                    from.push(r);
+                }
+            }
+            let discovered = Discovered {
+                dockerfile_digest: format!("sha256:{:064x}", 1),
+                from,
+                other: Vec::new(),
+            };
+            (i.name.clone(), Outcome::Success(discovered))
+        })
+        .collect();
+    let none = std::collections::BTreeSet::new();
+    state::update::update(
+        &State::default(),
+        &state::update::Input {
+            enrollment: images,
+            outcomes: &outcomes,
+            only: None,
+            build: None,
+            frozen_images: &none,
+            frozen_bases: &none,
+            now: model::time::Timestamp::from_unix_seconds(1_767_225_600).unwrap(),
+        },
+    )
+    .state
 }
