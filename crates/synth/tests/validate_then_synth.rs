@@ -333,7 +333,8 @@ fn validate_then_synth_with(
             )));
         }
     };
-    let documents = parse_documents(&manifest.yaml).map_err(TestCaseError::fail)?;
+    let documents =
+        parse_documents(&manifest.yaml).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let violations = check::check_documents(&documents);
     prop_assert!(
         violations.is_empty(),
