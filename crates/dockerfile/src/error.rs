@@ -150,9 +150,23 @@ pub enum DockerfileError {
         /// Why it is not a reference.
         source: ReferenceError,
     },
+    /// A `SOURCE_DATE_EPOCH` (build arg or meta ARG) that is neither a Unix time, `context` nor a
+    /// stage name. BuildKit gives no line; we report the meta ARG's, else the first FROM's.
+    #[error("invalid SOURCE_DATE_EPOCH: {0}")]
+    InvalidSourceDateEpoch(String),
     /// `COPY --from=N` with `N` out of range.
     #[error("invalid stage index {0}")]
     InvalidStageIndex(String),
+}
+
+/// Something BuildKit accepts but warns about (its parser's `Warning`s).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DockerfileWarning {
+    /// A blank line inside a continued instruction (BuildKit's `no-empty-continuation` rule); holds
+    /// the joined instruction text.
+    #[error("Empty continuation line found in: {0}")]
+    EmptyContinuationLine(String),
 }
 
 /// A `--platform` value that is not `OS/ARCH[/VARIANT]`.

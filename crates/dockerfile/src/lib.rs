@@ -26,7 +26,7 @@ pub mod shell;
 
 use std::collections::BTreeMap;
 
-pub use error::{DockerfileError, PlatformError, ShellError};
+pub use error::{DockerfileError, DockerfileWarning, PlatformError, ShellError};
 use model::reference::ImageRef;
 pub use platform::Platform;
 pub use resolve::analyze;
@@ -160,6 +160,25 @@ impl serde::Serialize for Diagnostic {
     }
 }
 
+/// A warning with a line number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// 1-based line (BuildKit's: the last line of the instruction).
+    pub line: usize,
+    /// What is suspicious.
+    pub warning: DockerfileWarning,
+}
+
+impl serde::Serialize for Warning {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Warning", 2)?;
+        st.serialize_field("line", &self.line)?;
+        st.serialize_field("message", &self.warning.to_string())?;
+        st.end()
+    }
+}
+
 /// The result of analysing one Dockerfile.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Analysis {
@@ -172,4 +191,8 @@ pub struct Analysis {
     pub other_refs: Vec<OtherRef>,
     /// Every problem, in line order. Non-empty means `docker buildx build` would fail.
     pub errors: Vec<Diagnostic>,
+    /// What BuildKit's parser warns about, in line order (the build still runs).
+    pub warnings: Vec<Warning>,
+    /// The escape token in effect: `\`, or `` ` `` after `# escape=``.
+    pub escape: char,
 }

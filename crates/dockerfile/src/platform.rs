@@ -63,8 +63,10 @@ impl fmt::Display for Platform {
 }
 
 impl Platform {
-    /// BuildKit's predefined platform ARGs for this platform (build and target are the same).
-    pub fn predefined_args(&self) -> [(&'static str, String); 11] {
+    /// BuildKit's predefined ARGs of the global scope (`defaultArgs` in moby/buildkit
+    /// `frontend/dockerfile/dockerfile2llb/platform.go`) for this platform (build and target are the
+    /// same) and the stage being built.
+    pub(crate) fn predefined_args(&self, target_stage: &str) -> [(&'static str, String); 11] {
         let formatted = self.to_string();
         [
             ("BUILDPLATFORM", formatted.clone()),
@@ -77,7 +79,7 @@ impl Platform {
             ("TARGETOSVERSION", String::new()),
             ("TARGETARCH", self.arch.clone()),
             ("TARGETVARIANT", self.variant.clone()),
-            ("TARGETSTAGE", String::new()),
+            ("TARGETSTAGE", target_stage.to_owned()),
         ]
     }
 }

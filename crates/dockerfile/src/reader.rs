@@ -7,9 +7,9 @@
 
 use std::borrow::Cow;
 
-use crate::Diagnostic;
-use crate::error::DockerfileError;
+use crate::error::{DockerfileError, DockerfileWarning};
 use crate::shell::{EmptyEnv, Lexer};
+use crate::{Diagnostic, Warning};
 
 /// The instructions BuildKit knows (lower case).
 const KNOWN: [&str; 18] = [
@@ -167,6 +167,8 @@ pub(crate) struct Parsed<'a> {
     pub escape: char,
     /// Problems found while reading, in line order.
     pub errors: Vec<Diagnostic>,
+    /// Warnings of BuildKit's parser, in line order.
+    pub warnings: Vec<Warning>,
 }
 
 struct Lines<'a> {
@@ -270,12 +272,19 @@ fn match_directive(line: &str) -> Option<(&str, &str)> {
     Some((key, value))
 }
 
-/// BuildKit's line-continuation regex: the escape token followed only by spaces/tabs.
+/// BuildKit's `trimContinuationCharacter`: returns the line without its continuation token and
+/// whether the logical line ends here.
+///
+/// BuildKit matches `([^E])E[ \t]*$|^E[ \t]*$` (E the escape token; `setEscapeToken` in
+/// moby/buildkit `frontend/dockerfile/parser/parser.go`): the token continues the line only when it
+/// is the whole line or follows a character other than the token. So a line ending in an escaped
+/// escape token (`RUN echo \\`, or ``` `` ``` under `# escape=``) ends the instruction, and so
+/// does one ending in three tokens (the regex has no look-behind; BuildKit's comment admits it).
 fn trim_continuation(s: &str, escape: char) -> (&str, bool) {
     let t = s.trim_end_matches([' ', '\t']);
     match t.strip_suffix(escape) {
-        Some(prefix) => (prefix, false),
-        None => (s, true),
+        Some(prefix) if !prefix.ends_with(escape) => (prefix, false),
+        _ => (s, true),
     }
 }
 
@@ -318,6 +327,7 @@ pub(crate) fn read(src: &str) -> Parsed<'_> {
         }
         let mut text = Cow::Borrowed(content);
         let mut segments = Vec::new();
+        let mut empty_continuation = false;
         while !eol {
             let Some((st, raw2)) = lines.next_line() else {
                 break;
@@ -328,7 +338,11 @@ pub(crate) fn read(src: &str) -> Parsed<'_> {
                 break 'outer;
             }
             line_no += 1;
-            if is_comment(raw2) || t2.trim_start().is_empty() {
+            if is_comment(raw2) {
+                continue;
+            }
+            if t2.trim_start().is_empty() {
+                empty_continuation = true;
                 continue;
             }
             let (c, e) = trim_continuation(t2, escape);
@@ -342,6 +356,12 @@ pub(crate) fn read(src: &str) -> Parsed<'_> {
             eol = e;
         }
 
+        if empty_continuation {
+            out.warnings.push(Warning {
+                line: line_no,
+                warning: DockerfileWarning::EmptyContinuationLine(text.clone().into_owned()),
+            });
+        }
         let mut inst = split_command(text, seg_start, segments, start_line);
         if let Err(e) = dispatch(&mut inst, escape) {
             inst.bad = true;

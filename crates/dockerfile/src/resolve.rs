@@ -1,6 +1,6 @@
 //! The FROM/ARG/stage resolver: a port of the rules of BuildKit's `dockerfile2llb` (SPEC §5).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use model::reference::{ImageRef, ReferenceError};
 
@@ -68,7 +68,10 @@ struct Pending {
 /// Invalid UTF-8 is read lossily (like BuildKit, such bytes never form a valid instruction or
 /// reference); spans are then not reported.
 pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
-    let mut out = Analysis::default();
+    let mut out = Analysis {
+        escape: '\\',
+        ..Analysis::default()
+    };
     if src.is_empty() {
         out.errors.push(Diagnostic::new(1, DockerfileError::Empty));
         return out;
@@ -79,31 +82,50 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
     };
     let parsed = reader::read(&text);
     out.errors = parsed.errors;
+    out.warnings = parsed.warnings;
+    out.escape = parsed.escape;
     let lexer = Lexer::new(parsed.escape);
     let mut refs = RefCache::default();
 
-    for d in &parsed.directives {
-        if d.name == "syntax"
-            && let Ok(r) = refs.parse(&d.value)
-        {
-            out.other_refs.push(OtherRef {
-                kind: RefKind::Syntax,
-                image: d.value.clone(),
-                reference: r,
-                line: d.line,
-                stage: None,
-            });
+    // The frontend image: the first word of `# syntax=` (`parser.DetectSyntax`), unless the
+    // `BUILDKIT_SYNTAX` build arg replaces it (moby/buildkit `frontend/dockerfile/builder/build.go`).
+    if !opts.build_args.contains_key(BUILDKIT_SYNTAX) {
+        for d in &parsed.directives {
+            let image = d.value.split(' ').next().unwrap_or_default();
+            if d.name == "syntax"
+                && let Ok(r) = refs.parse(image)
+            {
+                out.other_refs.push(OtherRef {
+                    kind: RefKind::Syntax,
+                    image: image.to_owned(),
+                    reference: r,
+                    line: d.line,
+                    stage: None,
+                });
+            }
         }
     }
 
-    // The global scope: predefined platform args (overridable by build args), then meta ARGs.
+    // The global scope: BuildKit's `defaultArgs` (the platform args and `TARGETSTAGE`, each
+    // overridable by a build arg), then the meta ARGs. Nothing else is predefined for FROM lines:
+    // the proxy args (`HTTP_PROXY`, ...) only reach RUN (`proxyEnvFromBuildArgs` in
+    // `dockerfile2llb/convert.go`) and the `BUILDKIT_*` args configure the frontend, so like any
+    // build arg they need an `ARG` declaration to be seen by FROM.
+    let stage_names = stage_names(&parsed.instructions);
+    // No `--target` option: the build is of the last stage, `default` when it has no name.
+    let target_stage = stage_names
+        .last()
+        .and_then(Option::as_deref)
+        .unwrap_or("default");
     let mut global = GlobalEnv {
         meta: HashMap::new(),
-        predefined: opts.platform.predefined_args().map(|(k, v)| {
+        predefined: opts.platform.predefined_args(target_stage).map(|(k, v)| {
             let v = opts.build_args.get(k).cloned().unwrap_or(v);
             (k, v)
         }),
     };
+    let mut build_args = std::borrow::Cow::Borrowed(&opts.build_args);
+    let mut epoch_done = false;
     let target_platform = opts.platform.to_string();
 
     let mut by_name: HashMap<String, usize> = HashMap::new();
@@ -111,6 +133,8 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
     let mut decls: Vec<Vec<&Instruction<'_>>> = Vec::new();
     let mut raw_pending: Vec<(RefKind, String, usize, usize, usize)> = Vec::new();
     let mut reported_no_stage = false;
+    // The line of the meta ARG that set each global value.
+    let mut meta_lines: HashMap<String, usize> = HashMap::new();
 
     for inst in &parsed.instructions {
         if inst.bad {
@@ -118,6 +142,18 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
         }
         match inst.command {
             Command::From => {
+                if !epoch_done {
+                    // The meta ARGs are complete at the first FROM.
+                    epoch_done = true;
+                    let first_from = inst.line;
+                    if let Err(e) = source_date_epoch(&mut global, &mut build_args, &stage_names) {
+                        let line = meta_lines
+                            .get(SOURCE_DATE_EPOCH)
+                            .copied()
+                            .unwrap_or(first_from);
+                        out.errors.push(Diagnostic::new(line, e));
+                    }
+                }
                 let stage = from_stage(
                     inst,
                     out.stages.len(),
@@ -171,6 +207,7 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
                         None
                     };
                     if let Some(v) = value {
+                        meta_lines.insert(key.clone(), inst.line);
                         global.meta.insert(key, v);
                     }
                 }
@@ -231,7 +268,7 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
                     .map_or(&[][..], |d| &d[..ndecls.min(d.len())]),
                 &lexer,
                 &global,
-                opts,
+                &build_args,
                 parsed.escape,
             );
             lexer.process_word(&raw, &env)
@@ -314,7 +351,7 @@ fn stage_env(
     decls: &[&Instruction<'_>],
     lexer: &Lexer,
     global: &GlobalEnv,
-    opts: &Options,
+    build_args: &BTreeMap<String, String>,
     escape: char,
 ) -> HashMap<String, String> {
     let mut env: HashMap<String, String> = HashMap::new();
@@ -325,7 +362,7 @@ fn stage_env(
                     Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
                     None => (word, None),
                 };
-                let value = if let Some(v) = opts.build_args.get(&key) {
+                let value = if let Some(v) = build_args.get(&key) {
                     Some(v.clone())
                 } else if let Some(d) = default {
                     lexer.process_word(&d, &env).ok()
@@ -345,6 +382,71 @@ fn stage_env(
         }
     }
     env
+}
+
+/// The build arg that replaces the `# syntax=` frontend.
+const BUILDKIT_SYNTAX: &str = "BUILDKIT_SYNTAX";
+/// The build arg (or meta ARG) that fixes the image timestamps.
+const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+
+/// The `AS` name of every stage (lower-cased, as BuildKit's `instructions.Parse` stores it).
+fn stage_names(instructions: &[Instruction<'_>]) -> Vec<Option<String>> {
+    instructions
+        .iter()
+        .filter(|i| i.command == Command::From && !i.bad)
+        .map(|i| match from_tokens(i.args()).as_slice() {
+            [_, (_, as_kw), (_, name)] if as_kw.eq_ignore_ascii_case("as") => {
+                Some(name.to_lowercase())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// BuildKit's `SOURCE_DATE_EPOCH` handling once the meta ARGs are known (`Dockerfile2LLB` in
+/// `dockerfile2llb/convert.go`, `resolveSourceDateEpochValue` in `dockerfile2llb/epoch.go`): the
+/// value (the build arg, else the meta ARG) is rewritten as the decimal Unix time it parses to
+/// (`0100` becomes `100`), in the build args and in the global scope, so FROM lines see the
+/// rewritten value. `context` and a stage name are resolved by BuildKit from the build context at
+/// build time, so their value is left alone; anything else fails the build.
+fn source_date_epoch(
+    global: &mut GlobalEnv,
+    build_args: &mut std::borrow::Cow<'_, BTreeMap<String, String>>,
+    stage_names: &[Option<String>],
+) -> Result<(), DockerfileError> {
+    let value = match build_args.get(SOURCE_DATE_EPOCH) {
+        Some(v) => v.clone(),
+        None => global
+            .meta
+            .get(SOURCE_DATE_EPOCH)
+            .cloned()
+            .unwrap_or_default(),
+    };
+    if value.is_empty() {
+        return Ok(());
+    }
+    let Ok(seconds) = value.parse::<i64>() else {
+        let known = value == "context"
+            || stage_names
+                .iter()
+                .flatten()
+                .any(|n| n.eq_ignore_ascii_case(&value));
+        return if known {
+            Ok(())
+        } else {
+            Err(DockerfileError::InvalidSourceDateEpoch(value))
+        };
+    };
+    let formatted = seconds.to_string();
+    if build_args.contains_key(SOURCE_DATE_EPOCH) {
+        build_args
+            .to_mut()
+            .insert(SOURCE_DATE_EPOCH.to_owned(), formatted.clone());
+    }
+    if let Some(v) = global.meta.get_mut(SOURCE_DATE_EPOCH) {
+        *v = formatted;
+    }
+    Ok(())
 }
 
 /// Go's `strconv.Atoi` syntax: optional sign, then decimal digits.
@@ -374,22 +476,9 @@ fn csv_fields(spec: &str) -> Vec<String> {
     fields
 }
 
-/// Builds the stage of one `FROM` instruction. On error, returns the (kind `Error`) stage too.
-#[allow(clippy::too_many_arguments)]
-#[allow(clippy::result_large_err)] // private: the error hands the (error) stage back to the caller
-fn from_stage(
-    inst: &Instruction<'_>,
-    index: usize,
-    lexer: &Lexer,
-    global: &GlobalEnv,
-    by_name: &HashMap<String, usize>,
-    target_platform: &str,
-    exact: bool,
-    refs: &mut RefCache,
-) -> Result<Stage, (Stage, DockerfileError)> {
-    // Arguments: split on BuildKit's white space, keeping offsets.
-    let mut tokens: Vec<(usize, &str)> = Vec::new();
-    let args = inst.args();
+/// The arguments of a `FROM`, split on BuildKit's white space, with their offsets.
+fn from_tokens(args: &str) -> Vec<(usize, &str)> {
+    let mut tokens = Vec::new();
     let mut i = 0;
     let bytes = args.as_bytes();
     while i < bytes.len() {
@@ -404,6 +493,23 @@ fn from_stage(
             tokens.push((start, &args[start..i]));
         }
     }
+    tokens
+}
+
+/// Builds the stage of one `FROM` instruction. On error, returns the (kind `Error`) stage too.
+#[allow(clippy::too_many_arguments)]
+#[allow(clippy::result_large_err)] // private: the error hands the (error) stage back to the caller
+fn from_stage(
+    inst: &Instruction<'_>,
+    index: usize,
+    lexer: &Lexer,
+    global: &GlobalEnv,
+    by_name: &HashMap<String, usize>,
+    target_platform: &str,
+    exact: bool,
+    refs: &mut RefCache,
+) -> Result<Stage, (Stage, DockerfileError)> {
+    let tokens = from_tokens(inst.args());
     let mut stage = Stage {
         index,
         name: None,
