@@ -5,6 +5,8 @@
 //! test (with a message); with `CI` set it fails the test, so CI can never pass by testing nothing.
 #![allow(clippy::panic, clippy::print_stderr)] // test support: failing loudly is the point
 
+pub mod rng;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

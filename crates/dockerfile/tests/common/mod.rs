@@ -6,6 +6,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod invariants;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
