@@ -4,6 +4,7 @@ use model::reference::ReferenceError;
 
 /// An error of the shell-style word expansion (BuildKit's shell lexer).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ShellError {
     /// Wraps an expansion error with the word being expanded.
     #[error("failed to process {word:?}: {inner}")]
@@ -49,6 +50,7 @@ pub enum ShellError {
 /// One problem found in a Dockerfile. Every problem is reported with its line in a
 /// [`crate::Diagnostic`]; problems of one stage never hide the other stages.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DockerfileError {
     /// The file has no bytes at all.
     #[error("the Dockerfile cannot be empty")]
@@ -169,7 +171,51 @@ pub enum DockerfileWarning {
     EmptyContinuationLine(String),
 }
 
-/// A `--platform` value that is not `OS/ARCH[/VARIANT]`.
+/// A platform text (`Options::platform`, `--platform` of the CLI) that is not `OS/ARCH[/VARIANT]`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid platform {0:?}: expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8")]
-pub struct PlatformError(pub String);
+#[error(
+    "invalid platform {input:?}: {problem}; expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8"
+)]
+#[non_exhaustive]
+pub struct PlatformError {
+    /// The text as given.
+    pub input: String,
+    /// What is wrong with it.
+    pub problem: PlatformProblem,
+}
+
+/// What is wrong with a platform text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlatformProblem {
+    /// Not two or three `/`-separated parts.
+    #[error("{0} part(s) instead of 2 or 3")]
+    Parts(usize),
+    /// A part is empty (`linux/`, `linux//v7`).
+    #[error("the {0} is empty")]
+    Empty(PlatformPart),
+    /// A part holds a character other than an ASCII letter, digit, `_`, `-` or `.`.
+    #[error("the {0} contains {1:?}")]
+    Character(PlatformPart, char),
+}
+
+/// A part of `OS/ARCH[/VARIANT]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlatformPart {
+    /// The operating system.
+    Os,
+    /// The architecture.
+    Arch,
+    /// The variant.
+    Variant,
+}
+
+impl std::fmt::Display for PlatformPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PlatformPart::Os => "OS",
+            PlatformPart::Arch => "architecture",
+            PlatformPart::Variant => "variant",
+        })
+    }
+}

@@ -22,11 +22,13 @@ mod error;
 mod platform;
 mod reader;
 mod resolve;
-pub mod shell;
+mod shell;
 
 use std::collections::BTreeMap;
 
-pub use error::{DockerfileError, DockerfileWarning, PlatformError, ShellError};
+pub use error::{
+    DockerfileError, DockerfileWarning, PlatformError, PlatformPart, PlatformProblem, ShellError,
+};
 use model::reference::ImageRef;
 pub use platform::Platform;
 pub use resolve::analyze;
@@ -141,7 +143,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic not tied to a stage.
-    pub fn new(line: usize, error: DockerfileError) -> Self {
+    pub(crate) fn new(line: usize, error: DockerfileError) -> Self {
         Diagnostic {
             line,
             stage: None,
