@@ -156,6 +156,15 @@ pub enum DockerfileError {
     /// stage name. BuildKit gives no line; we report the meta ARG's, else the first FROM's.
     #[error("invalid SOURCE_DATE_EPOCH: {0}")]
     InvalidSourceDateEpoch(String),
+    /// `COPY --from=` with a value the shell lexer would change (`$V`, quotes, escapes): BuildKit
+    /// never expands it. BuildKit gives no line; we report the `COPY`'s.
+    #[error(
+        "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround"
+    )]
+    CopyFromExpansion,
+    /// `RUN --mount=...,from=` with a `$` before the value's last character.
+    #[error("'from' doesn't support variable expansion, define alias stage instead")]
+    MountFromExpansion,
     /// `COPY --from=N` with `N` out of range.
     #[error("invalid stage index {0}")]
     InvalidStageIndex(String),

@@ -746,26 +746,6 @@ fn check_name_val(rest: &str, keyword: &str, escape: char) -> Result<(), Dockerf
     }
 }
 
-/// Name/value pairs of an `ENV` instruction (values unexpanded), for the stage environment.
-pub(crate) fn env_pairs(rest: &str, escape: char) -> Vec<(String, String)> {
-    let words = parse_words(rest, escape);
-    let Some(first) = words.first() else {
-        return Vec::new();
-    };
-    if !first.contains('=') {
-        let mut parts = rest.splitn(2, is_re_ws);
-        let k = parts.next().unwrap_or_default();
-        return match parts.next() {
-            Some(v) => vec![(k.to_owned(), v.to_owned())],
-            None => Vec::new(),
-        };
-    }
-    words
-        .iter()
-        .filter_map(|w| w.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
-}
-
 /// Whether heredocs are looked for after this instruction (`RUN`/`COPY`/`ADD`, also under `ONBUILD`).
 fn can_contain_heredoc(inst: &Instruction<'_>) -> bool {
     let (cmd, json) = if inst.command == Command::Onbuild {

@@ -1,12 +1,12 @@
 //! The FROM/ARG/stage resolver: a port of the rules of BuildKit's `dockerfile2llb` (SPEC §5).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use model::reference::{ImageRef, ReferenceError};
 
 use crate::error::DockerfileError;
 use crate::reader::{self, Command, Instruction, parse_words};
-use crate::shell::{Env, Lexer};
+use crate::shell::{EmptyEnv, Env, Lexer};
 use crate::{Analysis, Diagnostic, Options, OtherRef, RefKind, Span, Stage, StageKind};
 
 /// `^[a-z][a-z0-9-_.]*$`
@@ -124,14 +124,11 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
             (k, v)
         }),
     };
-    let mut build_args = std::borrow::Cow::Borrowed(&opts.build_args);
     let mut epoch_done = false;
     let target_platform = opts.platform.to_string();
 
     let mut by_name: HashMap<String, usize> = HashMap::new();
-    // Per stage: its ARG and ENV instructions, replayed only when a `--from` value needs expanding.
-    let mut decls: Vec<Vec<&Instruction<'_>>> = Vec::new();
-    let mut raw_pending: Vec<(RefKind, String, usize, usize, usize)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
     let mut reported_no_stage = false;
     // The line of the meta ARG that set each global value.
     let mut meta_lines: HashMap<String, usize> = HashMap::new();
@@ -146,7 +143,7 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
                     // The meta ARGs are complete at the first FROM.
                     epoch_done = true;
                     let first_from = inst.line;
-                    if let Err(e) = source_date_epoch(&mut global, &mut build_args, &stage_names) {
+                    if let Err(e) = source_date_epoch(&mut global, opts, &stage_names) {
                         let line = meta_lines
                             .get(SOURCE_DATE_EPOCH)
                             .copied()
@@ -179,7 +176,6 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
                     by_name.insert(n.clone(), st.index);
                 }
                 out.stages.push(st);
-                decls.push(Vec::new());
             }
             Command::Arg if out.stages.is_empty() => {
                 for word in parse_words(inst.args(), parsed.escape) {
@@ -219,73 +215,13 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
                     .push(Diagnostic::new(inst.line, DockerfileError::NoBuildStage));
             }
             _ if out.stages.is_empty() => {}
-            Command::Arg | Command::Env => {
-                if let Some(d) = decls.last_mut() {
-                    d.push(inst);
-                }
-            }
             Command::Copy | Command::Run => {
                 let stage = out.stages.len().saturating_sub(1);
-                let ndecls = decls.last().map_or(0, Vec::len);
-                for flag in &inst.flags {
-                    if inst.command == Command::Copy {
-                        if let Some(v) = flag.strip_prefix("--from=") {
-                            raw_pending.push((
-                                RefKind::CopyFrom,
-                                v.to_owned(),
-                                inst.line,
-                                stage,
-                                ndecls,
-                            ));
-                        }
-                    } else if let Some(spec) = flag.strip_prefix("--mount=") {
-                        for field in csv_fields(spec) {
-                            if let Some((k, v)) = field.split_once('=')
-                                && k.trim().eq_ignore_ascii_case("from")
-                            {
-                                raw_pending.push((
-                                    RefKind::RunMountFrom,
-                                    v.to_owned(),
-                                    inst.line,
-                                    stage,
-                                    ndecls,
-                                ));
-                            }
-                        }
-                    }
+                if let Err(e) = from_values(inst, stage, &lexer, &mut pending) {
+                    out.errors.push(Diagnostic::new(inst.line, e));
                 }
             }
             _ => {}
-        }
-    }
-
-    let mut pending: Vec<Pending> = Vec::new();
-    for (kind, raw, line, stage, ndecls) in raw_pending {
-        let expanded = if raw.contains(['$', '\'', '"', parsed.escape]) {
-            let env = stage_env(
-                decls
-                    .get(stage)
-                    .map_or(&[][..], |d| &d[..ndecls.min(d.len())]),
-                &lexer,
-                &global,
-                &build_args,
-                parsed.escape,
-            );
-            lexer.process_word(&raw, &env)
-        } else {
-            Ok(raw)
-        };
-        match expanded {
-            Ok(value) if !value.is_empty() => pending.push(Pending {
-                kind,
-                value,
-                line,
-                stage,
-            }),
-            Ok(_) => {}
-            Err(e) => out
-                .errors
-                .push(Diagnostic::new(line, DockerfileError::Expand(e))),
         }
     }
 
@@ -346,42 +282,51 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
     out
 }
 
-/// A stage's environment at some point: its ARGs (build arg, default, or the global value) and ENVs.
-fn stage_env(
-    decls: &[&Instruction<'_>],
+/// Collects the `COPY --from` and `RUN --mount=...,from=` values of `inst`. BuildKit never expands
+/// variables in them: `COPY --from` is checked by `toCommand` (`dockerfile2llb/convert.go`), which
+/// fails the build when the shell lexer would change the value at all; a mount's `from` is refused
+/// by `parseMount` (`instructions/commands_runmount.go`) when it holds a `$` before its last byte.
+fn from_values(
+    inst: &Instruction<'_>,
+    stage: usize,
     lexer: &Lexer,
-    global: &GlobalEnv,
-    build_args: &BTreeMap<String, String>,
-    escape: char,
-) -> HashMap<String, String> {
-    let mut env: HashMap<String, String> = HashMap::new();
-    for inst in decls {
-        if inst.command == Command::Arg {
-            for word in parse_words(inst.args(), escape) {
-                let (key, default) = match word.split_once('=') {
-                    Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
-                    None => (word, None),
-                };
-                let value = if let Some(v) = build_args.get(&key) {
-                    Some(v.clone())
-                } else if let Some(d) = default {
-                    lexer.process_word(&d, &env).ok()
-                } else {
-                    global.lookup(&key).map(str::to_owned)
-                };
-                if let Some(v) = value {
-                    env.insert(key, v);
+    pending: &mut Vec<Pending>,
+) -> Result<(), DockerfileError> {
+    let mut push = |kind, value: &str| {
+        if !value.is_empty() {
+            pending.push(Pending {
+                kind,
+                value: value.to_owned(),
+                line: inst.line,
+                stage,
+            });
+        }
+    };
+    for flag in &inst.flags {
+        if inst.command == Command::Copy {
+            if let Some(v) = flag.strip_prefix("--from=") {
+                let processed = lexer
+                    .process_word(v, &EmptyEnv)
+                    .map_err(DockerfileError::Expand)?;
+                if processed != v {
+                    return Err(DockerfileError::CopyFromExpansion);
                 }
+                push(RefKind::CopyFrom, v);
             }
-        } else {
-            for (k, v) in reader::env_pairs(inst.args(), escape) {
-                if let Ok(v) = lexer.process_word(&v, &env) {
-                    env.insert(k, v);
+        } else if let Some(spec) = flag.strip_prefix("--mount=") {
+            for field in csv_fields(spec) {
+                if let Some((k, v)) = field.split_once('=')
+                    && k.eq_ignore_ascii_case("from")
+                {
+                    if v.find('$').is_some_and(|i| i + 1 != v.len()) {
+                        return Err(DockerfileError::MountFromExpansion);
+                    }
+                    push(RefKind::RunMountFrom, v);
                 }
             }
         }
     }
-    env
+    Ok(())
 }
 
 /// The build arg that replaces the `# syntax=` frontend.
@@ -406,15 +351,14 @@ fn stage_names(instructions: &[Instruction<'_>]) -> Vec<Option<String>> {
 /// BuildKit's `SOURCE_DATE_EPOCH` handling once the meta ARGs are known (`Dockerfile2LLB` in
 /// `dockerfile2llb/convert.go`, `resolveSourceDateEpochValue` in `dockerfile2llb/epoch.go`): the
 /// value (the build arg, else the meta ARG) is rewritten as the decimal Unix time it parses to
-/// (`0100` becomes `100`), in the build args and in the global scope, so FROM lines see the
-/// rewritten value. `context` and a stage name are resolved by BuildKit from the build context at
+/// (`0100` becomes `100`), so FROM lines see the rewritten value. `context` and a stage name are resolved by BuildKit from the build context at
 /// build time, so their value is left alone; anything else fails the build.
 fn source_date_epoch(
     global: &mut GlobalEnv,
-    build_args: &mut std::borrow::Cow<'_, BTreeMap<String, String>>,
+    opts: &Options,
     stage_names: &[Option<String>],
 ) -> Result<(), DockerfileError> {
-    let value = match build_args.get(SOURCE_DATE_EPOCH) {
+    let value = match opts.build_args.get(SOURCE_DATE_EPOCH) {
         Some(v) => v.clone(),
         None => global
             .meta
@@ -437,14 +381,9 @@ fn source_date_epoch(
             Err(DockerfileError::InvalidSourceDateEpoch(value))
         };
     };
-    let formatted = seconds.to_string();
-    if build_args.contains_key(SOURCE_DATE_EPOCH) {
-        build_args
-            .to_mut()
-            .insert(SOURCE_DATE_EPOCH.to_owned(), formatted.clone());
-    }
+    // BuildKit rewrites the build arg too, which only stage scopes see: FROM lines see the meta ARG.
     if let Some(v) = global.meta.get_mut(SOURCE_DATE_EPOCH) {
-        *v = formatted;
+        *v = seconds.to_string();
     }
     Ok(())
 }

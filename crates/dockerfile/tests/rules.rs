@@ -530,10 +530,39 @@ fn copy_from_image_is_an_other_ref() {
     assert_eq!(base(&a), ["docker.io/library/alpine:latest"]);
 }
 
+/// BuildKit's `toCommand` (dockerfile2llb/convert.go): the value is never expanded, and one the
+/// shell lexer would change fails the build.
 #[test]
-fn copy_from_expands_stage_args() {
-    let a = ok("ARG T=1.2\nFROM alpine\nARG T\nCOPY --from=tool:${T} /a /b\n");
-    assert_eq!(a.other_refs[0].image, "tool:1.2");
+fn copy_from_is_never_expanded() {
+    for from in ["tool:${T}", "$T", "\"${T}\"", "to\\\\ol"] {
+        let src = format!("ARG T=1.2\nFROM alpine\nARG T\nCOPY --from={from} /a /b\n");
+        let a = run(&src);
+        assert_eq!(a.errors.len(), 1, "{src}");
+        assert_eq!(a.errors[0].line, 4);
+        assert_eq!(a.errors[0].error, DockerfileError::CopyFromExpansion);
+        assert!(a.other_refs.is_empty());
+    }
+    // A `$` the lexer keeps (at the end) is not an expansion.
+    let a = run("FROM alpine\nCOPY --from=tool$ /a /b\n");
+    assert!(
+        a.errors
+            .iter()
+            .all(|d| d.error != DockerfileError::CopyFromExpansion)
+    );
+}
+
+/// BuildKit's `parseMount` (instructions/commands_runmount.go): a `$` before the last character.
+#[test]
+fn run_mount_from_is_never_expanded() {
+    let a = run("ARG T=1\nFROM alpine\nRUN --mount=type=bind,from=tool:${T},target=/t true\n");
+    assert_eq!(
+        errors(&a),
+        [(
+            3,
+            "'from' doesn't support variable expansion, define alias stage instead".to_owned()
+        )]
+    );
+    assert!(a.other_refs.is_empty());
 }
 
 #[test]
