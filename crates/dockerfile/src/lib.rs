@@ -3,8 +3,8 @@
 //! Given a Dockerfile's bytes, optional build args and a target platform, [`analyze`] returns every
 //! base image exactly as `docker buildx build` would resolve it: parser directives, continuations and
 //! heredocs read like BuildKit's parser, global `ARG` scope, build-arg overrides for declared ARGs,
-//! predefined platform args, shell-style expansion, stage references, `scratch`, `COPY --from` and
-//! `RUN --mount=from=` dependencies, with per-stage errors and line numbers.
+//! BuildKit's predefined args, shell-style expansion, stage references, `scratch`, `COPY --from` and
+//! `RUN --mount=from=` dependencies, with per-stage errors, the parser's warnings and line numbers.
 //!
 //! The crate is pure: no I/O, no printing, no panics on any input.
 //!
@@ -37,7 +37,8 @@ pub use resolve::analyze;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// `--build-arg K=V` values. They override the defaults of declared ARGs (and of the predefined
-    /// platform args); an undeclared build arg has no effect, as in BuildKit.
+    /// platform args and `TARGETSTAGE`); an undeclared build arg has no effect on `FROM`, as in
+    /// BuildKit (proxy and `BUILDKIT_*` args included; `BUILDKIT_SYNTAX` replaces `# syntax=`).
     pub build_args: BTreeMap<String, String>,
     /// The platform to build for (default `linux/amd64`); drives `TARGETPLATFORM`, `TARGETOS`, ...
     /// and, since we build where we resolve, `BUILDPLATFORM`, `BUILDOS`, ...
