@@ -251,6 +251,32 @@ impl DirectiveParser {
     }
 }
 
+/// BuildKit's `parser.DetectSyntax` (`frontend/dockerfile/parser/directives.go`), which picks the
+/// frontend before any parsing: the value of `# syntax=` and its line. Unlike the parser's own
+/// directive block it skips a first `#!` line, and it reads lines as they are, so a directive with
+/// white space before its `#` is not seen. (Its `//` and JSON forms are for other frontends' files.)
+pub(crate) fn detect_syntax(src: &str) -> Option<(&str, usize)> {
+    let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
+    let mut seen: Vec<String> = Vec::new();
+    for (i, raw) in src.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if i == 0 && line.starts_with("#!") {
+            continue;
+        }
+        let (key, value) = match_directive(line)?;
+        let key = key.to_ascii_lowercase();
+        // A repeated directive ends the block, keeping what came before.
+        if !matches!(key.as_str(), "syntax" | "escape" | "check") || seen.contains(&key) {
+            return None;
+        }
+        if key == "syntax" {
+            return Some((value.split(' ').next().unwrap_or_default(), i + 1));
+        }
+        seen.push(key);
+    }
+    None
+}
+
 /// `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`
 fn match_directive(line: &str) -> Option<(&str, &str)> {
     let rest = line.strip_prefix('#')?;

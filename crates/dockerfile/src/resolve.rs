@@ -89,21 +89,17 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
 
     // The frontend image: the first word of `# syntax=` (`parser.DetectSyntax`), unless the
     // `BUILDKIT_SYNTAX` build arg replaces it (moby/buildkit `frontend/dockerfile/builder/build.go`).
-    if !opts.build_args.contains_key(BUILDKIT_SYNTAX) {
-        for d in &parsed.directives {
-            let image = d.value.split(' ').next().unwrap_or_default();
-            if d.name == "syntax"
-                && let Ok(r) = refs.parse(image)
-            {
-                out.other_refs.push(OtherRef {
-                    kind: RefKind::Syntax,
-                    image: image.to_owned(),
-                    reference: r,
-                    line: d.line,
-                    stage: None,
-                });
-            }
-        }
+    if !opts.build_args.contains_key(BUILDKIT_SYNTAX)
+        && let Some((image, line)) = reader::detect_syntax(&text)
+        && let Ok(r) = refs.parse(image)
+    {
+        out.other_refs.push(OtherRef {
+            kind: RefKind::Syntax,
+            image: image.to_owned(),
+            reference: r,
+            line,
+            stage: None,
+        });
     }
 
     // The global scope: BuildKit's `defaultArgs` (the platform args and `TARGETSTAGE`, each
