@@ -165,6 +165,30 @@ pub enum DockerfileError {
     /// `RUN --mount=...,from=` with a `$` before the value's last character.
     #[error("'from' doesn't support variable expansion, define alias stage instead")]
     MountFromExpansion,
+    /// Stages that depend on each other through `COPY --from` / `RUN --mount from=`; names the first
+    /// stage (in file order) from which the cycle is reachable.
+    #[error("circular dependency detected on stage: {0}")]
+    CircularDependency(String),
+    /// A stage the target needs copies from a later stage.
+    #[error(
+        "cannot copy from stage {from:?}, it needs to be defined before current stage {stage:?}"
+    )]
+    CopyFromLaterStage {
+        /// The `--from` value.
+        from: String,
+        /// The copying stage (its name, or `stage-N`).
+        stage: String,
+    },
+    /// A stage the target needs mounts from a later stage.
+    #[error(
+        "cannot mount from stage {from:?} to {target:?}, stage needs to be defined before current command"
+    )]
+    MountFromLaterStage {
+        /// The mount's `from` value.
+        from: String,
+        /// The mount's target.
+        target: String,
+    },
     /// `COPY --from=N` with `N` out of range.
     #[error("invalid stage index {0}")]
     InvalidStageIndex(String),

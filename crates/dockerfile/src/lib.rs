@@ -18,6 +18,7 @@
 //! assert_eq!(analysis.base_images[0].normalized(), "docker.io/library/node:22");
 //! ```
 
+mod deps;
 mod error;
 mod platform;
 mod reader;

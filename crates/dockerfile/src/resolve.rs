@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use model::reference::{ImageRef, ReferenceError};
 
+use crate::deps;
 use crate::error::DockerfileError;
 use crate::reader::{self, Command, Instruction, parse_words};
 use crate::shell::{EmptyEnv, Env, Lexer};
@@ -61,6 +62,8 @@ struct Pending {
     value: String,
     line: usize,
     stage: usize,
+    /// A mount's `target`.
+    mount_target: String,
 }
 
 /// Analyses a Dockerfile. Never fails: every problem is a [`Diagnostic`] in [`Analysis::errors`].
@@ -221,25 +224,43 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
         }
     }
 
-    // Stage references of COPY --from / RUN --mount from= may name any stage, case-insensitively.
-    let lower_names: HashSet<String> = by_name.keys().map(|n| n.to_lowercase()).collect();
+    // Stage references of COPY --from / RUN --mount from= may name any stage, case-insensitively
+    // (`findStateByName`); only COPY takes a stage index.
+    let lower_names: HashMap<String, usize> = by_name
+        .iter()
+        .map(|(n, &i)| (n.to_lowercase(), i))
+        .collect();
+    let mut links = Vec::new();
     for p in pending {
-        if is_go_int(&p.value) {
-            let ok = p
+        let to = if p.kind == RefKind::CopyFrom && is_go_int(&p.value) {
+            let index = p
                 .value
                 .parse::<i64>()
                 .ok()
                 .and_then(|i| usize::try_from(i).ok())
-                .is_some_and(|i| i < out.stages.len());
-            if !ok {
+                .filter(|&i| i < out.stages.len());
+            if index.is_none() {
                 out.errors.push(Diagnostic::new(
                     p.line,
-                    DockerfileError::InvalidStageIndex(p.value),
+                    DockerfileError::InvalidStageIndex(p.value.clone()),
                 ));
             }
+            index
+        } else {
+            lower_names.get(&p.value.to_lowercase()).copied()
+        };
+        if let Some(to) = to {
+            links.push(deps::Link {
+                stage: p.stage,
+                to,
+                line: p.line,
+                kind: p.kind,
+                value: p.value,
+                mount_target: p.mount_target,
+            });
             continue;
         }
-        if lower_names.contains(&p.value.to_lowercase()) || p.value == "scratch" {
+        if is_go_int(&p.value) && p.kind == RefKind::CopyFrom || p.value == "scratch" {
             continue;
         }
         match refs.parse(&p.value) {
@@ -258,6 +279,10 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
                 },
             )),
         }
+    }
+
+    if let Some(d) = deps::check(&out.stages, &links) {
+        out.errors.push(d);
     }
 
     if out.stages.is_empty() && out.errors.is_empty() {
@@ -288,13 +313,14 @@ fn from_values(
     lexer: &Lexer,
     pending: &mut Vec<Pending>,
 ) -> Result<(), DockerfileError> {
-    let mut push = |kind, value: &str| {
+    let mut push = |kind, value: &str, mount_target: &str| {
         if !value.is_empty() {
             pending.push(Pending {
                 kind,
                 value: value.to_owned(),
                 line: inst.line,
                 stage,
+                mount_target: mount_target.to_owned(),
             });
         }
     };
@@ -307,18 +333,23 @@ fn from_values(
                 if processed != v {
                     return Err(DockerfileError::CopyFromExpansion);
                 }
-                push(RefKind::CopyFrom, v);
+                push(RefKind::CopyFrom, v, "");
             }
         } else if let Some(spec) = flag.strip_prefix("--mount=") {
-            for field in csv_fields(spec) {
-                if let Some((k, v)) = field.split_once('=')
-                    && k.eq_ignore_ascii_case("from")
-                {
-                    if v.find('$').is_some_and(|i| i + 1 != v.len()) {
-                        return Err(DockerfileError::MountFromExpansion);
-                    }
-                    push(RefKind::RunMountFrom, v);
+            let fields = csv_fields(spec);
+            let value = |keys: &[&str]| {
+                fields.iter().rev().find_map(|f| {
+                    f.split_once('=')
+                        .filter(|(k, _)| keys.iter().any(|key| k.eq_ignore_ascii_case(key)))
+                        .map(|(_, v)| v)
+                })
+            };
+            if let Some(v) = value(&["from"]) {
+                if v.find('$').is_some_and(|i| i + 1 != v.len()) {
+                    return Err(DockerfileError::MountFromExpansion);
                 }
+                let target = value(&["target", "dst", "destination"]).unwrap_or_default();
+                push(RefKind::RunMountFrom, v, target);
             }
         }
     }

@@ -633,3 +633,57 @@ fn non_ascii_text_in_flags_never_splits_a_character() {
     assert_eq!(a.stages.len(), 1);
     assert!(!a.errors.is_empty());
 }
+
+// ---- stage dependencies (BuildKit builds stages in file order) ----
+
+#[test]
+fn a_needed_stage_cannot_copy_from_a_later_stage() {
+    let a = run(
+        "FROM alpine AS a\nCOPY --from=b /x /y\nFROM busybox AS b\nFROM scratch\nCOPY --from=a / /\n",
+    );
+    assert_eq!(
+        errors(&a),
+        [(
+            2,
+            "cannot copy from stage \"b\", it needs to be defined before current stage \"a\""
+                .to_owned()
+        )]
+    );
+    // Not needed by the target (the last stage): BuildKit never dispatches it.
+    ok("FROM alpine AS a\nCOPY --from=b /x /y\nFROM busybox AS b\n");
+    let a = run(
+        "FROM alpine AS a\nRUN --mount=from=b,target=/t true\nFROM busybox AS b\nFROM scratch\nCOPY --from=a / /\n",
+    );
+    assert_eq!(
+        errors(&a),
+        [(
+            2,
+            "cannot mount from stage \"b\" to \"/t\", stage needs to be defined before current command"
+                .to_owned()
+        )]
+    );
+}
+
+#[test]
+fn stages_that_need_each_other_are_an_error() {
+    let a = run("FROM alpine AS a\nCOPY --from=B / /\nFROM busybox AS b\nCOPY --from=a / /\n");
+    assert_eq!(
+        errors(&a),
+        [(2, "circular dependency detected on stage: a".to_owned())]
+    );
+    let a = run("FROM alpine\nCOPY --from=0 / /\n");
+    assert_eq!(
+        errors(&a),
+        [(
+            2,
+            "circular dependency detected on stage: stage-0".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn run_mount_from_takes_no_stage_index() {
+    let a = ok("FROM alpine\nRUN --mount=from=0,target=/t true\n");
+    assert_eq!(a.other_refs.len(), 1);
+    assert_eq!(a.other_refs[0].image, "0");
+}
