@@ -89,7 +89,12 @@ fn cycle<'a, I: Iterator<Item = &'a Link>>(
         visited[i] = true;
         on_path[i] = true;
         for l in out(i) {
-            let first = first.unwrap_or(l.line);
+            // BuildKit keeps one instruction per dependency in a map: the last one.
+            let line = out(i)
+                .filter(|m| m.to == l.to)
+                .last()
+                .map_or(l.line, |m| m.line);
+            let first = first.unwrap_or(line);
             if on_path.get(l.to).copied().unwrap_or(false) {
                 return Some(first);
             }
