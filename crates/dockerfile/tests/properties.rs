@@ -124,6 +124,15 @@ fn generate(specs: &[StageSpec]) -> Generated {
     let mut names: Vec<Option<String>> = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let v = format!("V{i}");
+        // Stage names are unique: with a repeated name, BuildKit's later stage wins, and a
+        // `COPY --from` of it would be a dependency cycle (an error this property is not about).
+        let alias = spec.alias.as_ref().map(|a| {
+            if names.iter().flatten().any(|n| n == a) {
+                format!("{a}-{i}")
+            } else {
+                a.clone()
+            }
+        });
         let (text, exp, is_ref) = match &spec.from {
             From::Literal(img) => (img.clone(), Some(img.clone()), false),
             From::Arg(form, img) => {
@@ -181,7 +190,7 @@ fn generate(specs: &[StageSpec]) -> Generated {
         body.push_str(&cased("from", spec.casing.0));
         body.push(' ');
         body.push_str(&text);
-        if let Some(alias) = &spec.alias {
+        if let Some(alias) = &alias {
             body.push(' ');
             body.push_str(&cased("as", spec.casing.1));
             body.push(' ');
@@ -205,7 +214,7 @@ fn generate(specs: &[StageSpec]) -> Generated {
                 _ => body.push_str("LABEL org.opencontainers.image.title=\"t\"\n"),
             }
         }
-        names.push(spec.alias.clone());
+        names.push(alias);
         expected.push(exp);
         stage_refs.push(is_ref);
     }
