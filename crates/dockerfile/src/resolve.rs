@@ -377,9 +377,10 @@ fn stage_names(instructions: &[Instruction<'_>]) -> Vec<Option<String>> {
 
 /// BuildKit's `SOURCE_DATE_EPOCH` handling once the meta ARGs are known (`Dockerfile2LLB` in
 /// `dockerfile2llb/convert.go`, `resolveSourceDateEpochValue` in `dockerfile2llb/epoch.go`): the
-/// value (the build arg, else the meta ARG) is rewritten as the decimal Unix time it parses to
-/// (`0100` becomes `100`), so FROM lines see the rewritten value. `context` and a stage name are resolved by BuildKit from the build context at
-/// build time, so their value is left alone; anything else fails the build.
+/// value (the build arg, else a non-empty meta ARG) is rewritten as the decimal Unix time it parses
+/// to (`0100` becomes `100`), so FROM lines see the rewritten value; an empty build arg unsets the
+/// meta ARG. `context` and a stage name are resolved by BuildKit from the build context at build
+/// time, so their value is left alone; anything else fails the build.
 fn source_date_epoch(
     global: &mut GlobalEnv,
     opts: &Options,
@@ -387,13 +388,14 @@ fn source_date_epoch(
 ) -> Result<(), DockerfileError> {
     let value = match opts.build_args.get(SOURCE_DATE_EPOCH) {
         Some(v) => v.clone(),
-        None => global
-            .meta
-            .get(SOURCE_DATE_EPOCH)
-            .cloned()
-            .unwrap_or_default(),
+        None => match global.meta.get(SOURCE_DATE_EPOCH) {
+            Some(v) if !v.is_empty() => v.clone(),
+            _ => return Ok(()),
+        },
     };
     if value.is_empty() {
+        // No time resolved: `setBuildArgValue` deletes the value.
+        global.meta.remove(SOURCE_DATE_EPOCH);
         return Ok(());
     }
     let Ok(seconds) = value.parse::<i64>() else {

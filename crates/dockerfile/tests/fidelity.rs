@@ -24,6 +24,6 @@ fn fidelity_cases_agree_with_buildkit() {
         }
     }
     eprintln!("fidelity: {} cases, {fields} fields", expected.cases.len());
-    assert_eq!(expected.cases.len(), 27);
+    assert_eq!(expected.cases.len(), 28);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
