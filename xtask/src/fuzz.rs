@@ -1,12 +1,18 @@
-//! `cargo xtask fuzz`: a short smoke run of the fuzz targets (not part of CI). See docs/fuzzing.md.
+//! `cargo xtask fuzz`: a coverage-guided run of the cargo-fuzz target `analyze`
+//! (`crates/dockerfile/fuzz`) on the stable toolchain. See docs/fuzzing.md.
 //!
-//! Default: the self-contained smoke fuzzer of `crates/dockerfile/fuzz` (mutations of the shared
-//! corpus and of `fixtures/dockerfiles`, plus random bytes) for `--seconds`. With `--afl`: the same
-//! harness under AFL++ through `cargo afl` (needs `cargo install cargo-afl`).
+//! `cargo fuzz` itself needs nightly (for the sanitizers); the coverage instrumentation libFuzzer
+//! needs is plain `-C` options, so this task builds the same target with cargo-fuzz's coverage flags
+//! for the host triple (which keeps them off build scripts) and runs it for `--seconds`, seeded
+//! with the committed regressions, the repository's Dockerfiles and the shared corpus. A failing
+//! input is saved under `target/fuzz/artifacts/`; replay it with `cargo test -p
+//! image-factory-dockerfile --test fuzz_replay` after copying it into `fuzz/regressions/`.
+//! With `--afl`: the same checker under AFL++ through `cargo afl` (needs `cargo install cargo-afl`).
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use crate::util;
 
@@ -16,47 +22,87 @@ pub struct Args {
     /// How long to fuzz, in seconds.
     #[arg(long, default_value_t = 30)]
     seconds: u64,
-    /// Fuzz with AFL++ (`cargo afl`) instead of the built-in smoke fuzzer.
+    /// Fuzz with AFL++ (`cargo afl`) instead of libFuzzer.
     #[arg(long)]
     afl: bool,
 }
 
 const MANIFEST: &str = "crates/dockerfile/fuzz/Cargo.toml";
 
-fn corpus() -> PathBuf {
-    std::env::var_os("IMAGE_FACTORY_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| util::root().join("../shared/corpus"))
+/// What `cargo fuzz build` passes to rustc for libFuzzer's coverage feedback (no sanitizer).
+const COVERAGE_FLAGS: &str = "--cfg fuzzing -Cpasses=sancov-module \
+    -Cllvm-args=-sanitizer-coverage-level=4 \
+    -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
+    -Cllvm-args=-sanitizer-coverage-pc-table \
+    -Cllvm-args=-sanitizer-coverage-trace-compares \
+    -Cdebug-assertions -Coverflow-checks";
+
+/// Read-only seed directories: committed regressions, the example sources, the shared corpus.
+fn seed_dirs() -> Vec<PathBuf> {
+    let root = util::root();
+    let corpus = std::env::var_os("IMAGE_FACTORY_CORPUS")
+        .map_or_else(|| root.join("../shared/corpus"), PathBuf::from);
+    [
+        root.join("crates/dockerfile/fuzz/regressions"),
+        root.join("fixtures/sources"),
+        corpus,
+    ]
+    .into_iter()
+    .filter(|d| d.is_dir())
+    .collect()
 }
 
-fn seed_dirs() -> Vec<PathBuf> {
-    [corpus(), util::root().join("fixtures/dockerfiles")]
-        .into_iter()
-        .filter(|d| d.is_dir())
-        .collect()
+/// The host's target triple (`rustc -vV`).
+fn host_triple() -> anyhow::Result<String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .context("cannot run rustc -vV")?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_owned)
+        .context("rustc -vV printed no host")
 }
 
 /// Runs the task.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let root = util::root();
-    let target = root.join("target/fuzz");
+    let target = util::root().join("target/fuzz");
     if args.afl {
         return run_afl(&args, &target);
     }
-    let mut cmd = util::cargo();
-    cmd.args([
-        "run",
-        "--release",
-        "--manifest-path",
-        MANIFEST,
-        "--target-dir",
-    ])
-    .arg(&target)
-    .args(["--", "--seconds", &args.seconds.to_string(), "--crashes"])
-    .arg(target.join("crashes"));
-    for d in seed_dirs() {
-        cmd.arg("--seeds").arg(d);
-    }
+    let host = host_triple()?;
+    util::run(
+        util::cargo()
+            .args(["build", "--release", "--bin", "analyze"])
+            .args([
+                "--manifest-path",
+                MANIFEST,
+                "--target",
+                &host,
+                "--target-dir",
+            ])
+            .arg(&target)
+            .env("RUSTFLAGS", COVERAGE_FLAGS),
+    )?;
+    // libFuzzer adds what it finds to the first directory and only reads the others.
+    let work = target.join("corpus/analyze");
+    let artifacts = target.join("artifacts");
+    std::fs::create_dir_all(&work).context("cannot create the fuzz corpus dir")?;
+    std::fs::create_dir_all(&artifacts).context("cannot create the artifacts dir")?;
+    let mut prefix = artifacts.into_os_string();
+    prefix.push("/");
+    let mut cmd = Command::new(target.join(&host).join("release/analyze"));
+    cmd.arg(format!("-max_total_time={}", args.seconds))
+        .arg({
+            let mut a = std::ffi::OsString::from("-artifact_prefix=");
+            a.push(&prefix);
+            a
+        })
+        .arg("-print_final_stats=1")
+        .arg(&work)
+        .args(seed_dirs());
     util::run(&mut cmd)
 }
 
@@ -84,14 +130,12 @@ fn run_afl(args: &Args, target: &Path) -> anyhow::Result<()> {
         copy_seeds(&d, &seeds, &mut n)?;
     }
     if n == 0 {
-        std::fs::write(
-            seeds.join("seed-0000"),
-            "ARG V=1\nFROM alpine:$V AS a\nFROM a\n",
-        )?;
+        bail!("no seed Dockerfiles found");
     }
     util::run(
         util::cargo()
-            .args(["afl", "build", "--release", "--features", "afl"])
+            .args(["afl", "build", "--release", "--no-default-features"])
+            .args(["--features", "afl", "--bin", "afl_analyze"])
             .args(["--manifest-path", MANIFEST, "--target-dir"])
             .arg(target),
     )?;
@@ -102,7 +146,7 @@ fn run_afl(args: &Args, target: &Path) -> anyhow::Result<()> {
             .arg("-o")
             .arg(target.join("afl-out"))
             .args(["-V", &args.seconds.to_string()])
-            .arg(target.join("release/fuzz-dockerfile"))
+            .arg(target.join("release/afl_analyze"))
             .env("AFL_NO_UI", "1")
             .env("AFL_SKIP_CPUFREQ", "1")
             .env("AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES", "1"),

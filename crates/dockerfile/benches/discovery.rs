@@ -1,37 +1,23 @@
-//! Discovery throughput (SPEC §12: ≥ 50 MB/s of Dockerfile text on a 2-core machine).
+//! Discovery throughput (SPEC §12: ≥ 50 MB/s of Dockerfile text on a 2-core machine), measured
+//! with divan over a generated corpus of realistic Dockerfiles: multi-stage builds with global
+//! ARGs, long `RUN` continuations, comments, heredocs, `COPY --from`, `RUN --mount`.
 //!
-//! A plain timing loop (no benchmark framework, to keep build times sane) over a generated corpus of
-//! realistic Dockerfiles: multi-stage builds with global ARGs, long `RUN` continuations, comments,
-//! heredocs, `COPY --from`, `RUN --mount`. Run it with `cargo xtask bench` or
-//! `cargo bench -p image-factory-dockerfile --bench discovery`; it prints
-//! `RESULT discovery_mb_per_s <figure>` for `cargo xtask bench` to pick up.
-//!
-//! Without `--bench` (e.g. `cargo test --all-targets`) it only checks that it runs, quickly.
+//! `cargo bench -p image-factory-dockerfile --bench discovery` prints divan's table with the
+//! throughput row in MB/s (`BytesCount`); `cargo xtask bench` reads its median. Under `cargo test
+//! --all-targets` divan runs each benchmark once, as a test.
 
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
+use divan::Bencher;
+use divan::counter::BytesCount;
 use image_factory_dockerfile::{Options, analyze};
+use testkit::rng::Rng;
 
-/// A small deterministic PRNG (xorshift64*), so every run measures the same corpus.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// Files in the measured corpus (about 9 MB).
+const FILES: usize = 2_000;
 
 const BASES: &[&str] = &[
     "node:22-bookworm-slim",
@@ -67,11 +53,11 @@ fn dockerfile(rng: &mut Rng) -> String {
     let mut s = String::with_capacity(4096);
     s.push_str("# syntax=docker/dockerfile:1.7\n");
     s.push_str("# Generated benchmark Dockerfile: builder + runtime stages.\n\n");
-    let base = rng.pick(BASES);
+    let base = *rng.pick(BASES);
     let (repo, tag) = base.split_once(':').unwrap_or((base, "latest"));
     s.push_str(&format!("ARG BASE_REPO={repo}\nARG BASE_TAG={tag}\n"));
     s.push_str("ARG APP_VERSION=1.0.0\nARG RUNTIME_IMAGE=");
-    s.push_str(rng.pick(BASES));
+    s.push_str(rng.pick::<&str>(BASES));
     s.push_str("\n\n");
     let stages = 2 + rng.below(3);
     for i in 0..stages {
@@ -89,7 +75,7 @@ fn dockerfile(rng: &mut Rng) -> String {
         s.push_str("RUN set -eux; \\\n    apt-get update; \\\n    apt-get install -y --no-install-recommends \\\n");
         for _ in 0..(4 + rng.below(8)) {
             s.push_str("        ");
-            s.push_str(rng.pick(PACKAGES));
+            s.push_str(rng.pick::<&str>(PACKAGES));
             s.push_str(" \\\n");
         }
         s.push_str("    ; \\\n    # clean up\n    rm -rf /var/lib/apt/lists/*\n");
@@ -109,44 +95,35 @@ fn dockerfile(rng: &mut Rng) -> String {
     s
 }
 
-fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let count = if full { 2_000 } else { 20 };
-    let corpus: Vec<String> = (0..count).map(|_| dockerfile(&mut rng)).collect();
+/// The corpus, generated once from a fixed seed so every run measures the same bytes.
+fn corpus() -> &'static [String] {
+    static CORPUS: OnceLock<Vec<String>> = OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
+        let corpus: Vec<String> = (0..FILES).map(|_| dockerfile(&mut rng)).collect();
+        // What is measured must be the success path: the generated files resolve cleanly.
+        for f in corpus.iter().take(20) {
+            let a = analyze(f.as_bytes(), &Options::default());
+            assert!(a.errors.is_empty(), "{:?}\n{f}", a.errors);
+            assert!(a.stages.len() >= 2, "{f}");
+        }
+        corpus
+    })
+}
+
+/// One pass of `analyze` over the whole corpus.
+#[divan::bench(sample_count = 20)]
+fn discovery(bencher: Bencher) {
+    let corpus = corpus();
     let bytes: usize = corpus.iter().map(String::len).sum();
     let options = Options::default();
-
-    // Sanity: the generated files resolve without errors.
-    for f in corpus.iter().take(20) {
-        let a = analyze(f.as_bytes(), &options);
-        assert!(a.errors.is_empty(), "{:?}\n{f}", a.errors);
-    }
-    if !full {
-        println!("discovery bench: smoke run only (use `cargo xtask bench`)");
-        return;
-    }
-
-    // Warm up, then time whole passes over the corpus for about 3 seconds.
-    for f in &corpus {
-        black_box(analyze(black_box(f.as_bytes()), &options));
-    }
-    let budget = Duration::from_secs(3);
-    let start = Instant::now();
-    let mut passes = 0u32;
-    while start.elapsed() < budget || passes < 2 {
-        for f in &corpus {
+    bencher.counter(BytesCount::new(bytes)).bench(|| {
+        for f in corpus {
             black_box(analyze(black_box(f.as_bytes()), &options));
         }
-        passes += 1;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let mb = (bytes as f64 * f64::from(passes)) / 1_000_000.0;
-    let per_file_us = secs * 1e6 / (f64::from(passes) * corpus.len() as f64);
-    println!(
-        "discovery: {} files, {:.2} MB per pass, {passes} passes in {secs:.2} s, {per_file_us:.1} µs/file",
-        corpus.len(),
-        bytes as f64 / 1_000_000.0
-    );
-    println!("RESULT discovery_mb_per_s {:.1}", mb / secs);
+    });
+}
+
+fn main() {
+    divan::main();
 }

@@ -4,6 +4,7 @@ use model::reference::ReferenceError;
 
 /// An error of the shell-style word expansion (BuildKit's shell lexer).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ShellError {
     /// Wraps an expansion error with the word being expanded.
     #[error("failed to process {word:?}: {inner}")]
@@ -49,6 +50,7 @@ pub enum ShellError {
 /// One problem found in a Dockerfile. Every problem is reported with its line in a
 /// [`crate::Diagnostic`]; problems of one stage never hide the other stages.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DockerfileError {
     /// The file has no bytes at all.
     #[error("the Dockerfile cannot be empty")]
@@ -150,12 +152,103 @@ pub enum DockerfileError {
         /// Why it is not a reference.
         source: ReferenceError,
     },
+    /// A `SOURCE_DATE_EPOCH` (build arg or meta ARG) that is neither a Unix time, `context` nor a
+    /// stage name. BuildKit gives no line; we report the meta ARG's, else the first FROM's.
+    #[error("invalid SOURCE_DATE_EPOCH: {0}")]
+    InvalidSourceDateEpoch(String),
+    /// `COPY --from=` with a value the shell lexer would change (`$V`, quotes, escapes): BuildKit
+    /// never expands it. BuildKit gives no line; we report the `COPY`'s.
+    #[error(
+        "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround"
+    )]
+    CopyFromExpansion,
+    /// `RUN --mount=...,from=` with a `$` before the value's last character.
+    #[error("'from' doesn't support variable expansion, define alias stage instead")]
+    MountFromExpansion,
+    /// Stages that depend on each other through `COPY --from` / `RUN --mount from=`; names the first
+    /// stage (in file order) from which the cycle is reachable.
+    #[error("circular dependency detected on stage: {0}")]
+    CircularDependency(String),
+    /// A stage the target needs copies from a later stage.
+    #[error(
+        "cannot copy from stage {from:?}, it needs to be defined before current stage {stage:?}"
+    )]
+    CopyFromLaterStage {
+        /// The `--from` value.
+        from: String,
+        /// The copying stage (its name, or `stage-N`).
+        stage: String,
+    },
+    /// A stage the target needs mounts from a later stage.
+    #[error(
+        "cannot mount from stage {from:?} to {target:?}, stage needs to be defined before current command"
+    )]
+    MountFromLaterStage {
+        /// The mount's `from` value.
+        from: String,
+        /// The mount's target.
+        target: String,
+    },
     /// `COPY --from=N` with `N` out of range.
     #[error("invalid stage index {0}")]
     InvalidStageIndex(String),
 }
 
-/// A `--platform` value that is not `OS/ARCH[/VARIANT]`.
+/// Something BuildKit accepts but warns about (its parser's `Warning`s).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid platform {0:?}: expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8")]
-pub struct PlatformError(pub String);
+#[non_exhaustive]
+pub enum DockerfileWarning {
+    /// A blank line inside a continued instruction (BuildKit's `no-empty-continuation` rule); holds
+    /// the joined instruction text.
+    #[error("Empty continuation line found in: {0}")]
+    EmptyContinuationLine(String),
+}
+
+/// A platform text (`Options::platform`, `--platform` of the CLI) that is not `OS/ARCH[/VARIANT]`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid platform {input:?}: {problem}; expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8"
+)]
+#[non_exhaustive]
+pub struct PlatformError {
+    /// The text as given.
+    pub input: String,
+    /// What is wrong with it.
+    pub problem: PlatformProblem,
+}
+
+/// What is wrong with a platform text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlatformProblem {
+    /// Not two or three `/`-separated parts.
+    #[error("{0} part(s) instead of 2 or 3")]
+    Parts(usize),
+    /// A part is empty (`linux/`, `linux//v7`).
+    #[error("the {0} is empty")]
+    Empty(PlatformPart),
+    /// A part holds a character other than an ASCII letter, digit, `_`, `-` or `.`.
+    #[error("the {0} contains {1:?}")]
+    Character(PlatformPart, char),
+}
+
+/// A part of `OS/ARCH[/VARIANT]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlatformPart {
+    /// The operating system.
+    Os,
+    /// The architecture.
+    Arch,
+    /// The variant.
+    Variant,
+}
+
+impl std::fmt::Display for PlatformPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PlatformPart::Os => "OS",
+            PlatformPart::Arch => "architecture",
+            PlatformPart::Variant => "variant",
+        })
+    }
+}

@@ -3,8 +3,8 @@
 //! Given a Dockerfile's bytes, optional build args and a target platform, [`analyze`] returns every
 //! base image exactly as `docker buildx build` would resolve it: parser directives, continuations and
 //! heredocs read like BuildKit's parser, global `ARG` scope, build-arg overrides for declared ARGs,
-//! predefined platform args, shell-style expansion, stage references, `scratch`, `COPY --from` and
-//! `RUN --mount=from=` dependencies, with per-stage errors and line numbers.
+//! BuildKit's predefined args, shell-style expansion, stage references, `scratch`, `COPY --from` and
+//! `RUN --mount=from=` dependencies, with per-stage errors, the parser's warnings and line numbers.
 //!
 //! The crate is pure: no I/O, no printing, no panics on any input.
 //!
@@ -18,15 +18,18 @@
 //! assert_eq!(analysis.base_images[0].normalized(), "docker.io/library/node:22");
 //! ```
 
+mod deps;
 mod error;
 mod platform;
 mod reader;
 mod resolve;
-pub mod shell;
+mod shell;
 
 use std::collections::BTreeMap;
 
-pub use error::{DockerfileError, PlatformError, ShellError};
+pub use error::{
+    DockerfileError, DockerfileWarning, PlatformError, PlatformPart, PlatformProblem, ShellError,
+};
 use model::reference::ImageRef;
 pub use platform::Platform;
 pub use resolve::analyze;
@@ -35,7 +38,8 @@ pub use resolve::analyze;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// `--build-arg K=V` values. They override the defaults of declared ARGs (and of the predefined
-    /// platform args); an undeclared build arg has no effect, as in BuildKit.
+    /// platform args and `TARGETSTAGE`); an undeclared build arg has no effect on `FROM`, as in
+    /// BuildKit (proxy and `BUILDKIT_*` args included; `BUILDKIT_SYNTAX` replaces `# syntax=`).
     pub build_args: BTreeMap<String, String>,
     /// The platform to build for (default `linux/amd64`); drives `TARGETPLATFORM`, `TARGETOS`, ...
     /// and, since we build where we resolve, `BUILDPLATFORM`, `BUILDOS`, ...
@@ -141,7 +145,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic not tied to a stage.
-    pub fn new(line: usize, error: DockerfileError) -> Self {
+    pub(crate) fn new(line: usize, error: DockerfileError) -> Self {
         Diagnostic {
             line,
             stage: None,
@@ -160,6 +164,25 @@ impl serde::Serialize for Diagnostic {
     }
 }
 
+/// A warning with a line number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// 1-based line (BuildKit's: the last line of the instruction).
+    pub line: usize,
+    /// What is suspicious.
+    pub warning: DockerfileWarning,
+}
+
+impl serde::Serialize for Warning {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Warning", 2)?;
+        st.serialize_field("line", &self.line)?;
+        st.serialize_field("message", &self.warning.to_string())?;
+        st.end()
+    }
+}
+
 /// The result of analysing one Dockerfile.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Analysis {
@@ -172,4 +195,8 @@ pub struct Analysis {
     pub other_refs: Vec<OtherRef>,
     /// Every problem, in line order. Non-empty means `docker buildx build` would fail.
     pub errors: Vec<Diagnostic>,
+    /// What BuildKit's parser warns about, in line order (the build still runs).
+    pub warnings: Vec<Warning>,
+    /// The escape token in effect: `\`, or `` ` `` after `# escape=``.
+    pub escape: char,
 }

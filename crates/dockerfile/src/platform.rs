@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::PlatformError;
+use crate::error::{PlatformError, PlatformPart, PlatformProblem};
 
 /// A target platform: `OS/ARCH[/VARIANT]`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -30,25 +30,38 @@ impl FromStr for Platform {
     type Err = PlatformError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let parts: Vec<&str> = s.split('/').collect();
-        let ok = |p: &str| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        let fail = |problem| PlatformError {
+            input: s.to_owned(),
+            problem,
         };
-        match parts.as_slice() {
-            [os, arch] if ok(os) && ok(arch) => Ok(Platform {
-                os: os.to_ascii_lowercase(),
-                arch: arch.to_ascii_lowercase(),
-                variant: String::new(),
-            }),
-            [os, arch, variant] if ok(os) && ok(arch) && ok(variant) => Ok(Platform {
-                os: os.to_ascii_lowercase(),
-                arch: arch.to_ascii_lowercase(),
-                variant: variant.to_ascii_lowercase(),
-            }),
-            _ => Err(PlatformError(s.to_owned())),
+        let parts: Vec<&str> = s.split('/').collect();
+        if !(2..=3).contains(&parts.len()) {
+            return Err(fail(PlatformProblem::Parts(parts.len())));
         }
+        const PARTS: [PlatformPart; 3] =
+            [PlatformPart::Os, PlatformPart::Arch, PlatformPart::Variant];
+        for (&text, part) in parts.iter().zip(PARTS) {
+            if text.is_empty() {
+                return Err(fail(PlatformProblem::Empty(part)));
+            }
+            if let Some(c) = text
+                .chars()
+                .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            {
+                return Err(fail(PlatformProblem::Character(part, c)));
+            }
+        }
+        let part = |i: usize| {
+            parts
+                .get(i)
+                .map(|p| p.to_ascii_lowercase())
+                .unwrap_or_default()
+        };
+        Ok(Platform {
+            os: part(0),
+            arch: part(1),
+            variant: part(2),
+        })
     }
 }
 
@@ -63,8 +76,10 @@ impl fmt::Display for Platform {
 }
 
 impl Platform {
-    /// BuildKit's predefined platform ARGs for this platform (build and target are the same).
-    pub fn predefined_args(&self) -> [(&'static str, String); 11] {
+    /// BuildKit's predefined ARGs of the global scope (`defaultArgs` in moby/buildkit
+    /// `frontend/dockerfile/dockerfile2llb/platform.go`) for this platform (build and target are the
+    /// same) and the stage being built.
+    pub(crate) fn predefined_args(&self, target_stage: &str) -> [(&'static str, String); 11] {
         let formatted = self.to_string();
         [
             ("BUILDPLATFORM", formatted.clone()),
@@ -77,7 +92,7 @@ impl Platform {
             ("TARGETOSVERSION", String::new()),
             ("TARGETARCH", self.arch.clone()),
             ("TARGETVARIANT", self.variant.clone()),
-            ("TARGETSTAGE", String::new()),
+            ("TARGETSTAGE", target_stage.to_owned()),
         ]
     }
 }
@@ -92,7 +107,24 @@ mod tests {
         let p: Platform = "linux/arm64/v8".parse().unwrap();
         assert_eq!(p.to_string(), "linux/arm64/v8");
         assert_eq!(Platform::default().to_string(), "linux/amd64");
-        assert!("linux".parse::<Platform>().is_err());
-        assert!("linux//x".parse::<Platform>().is_err());
+        let problem = |s: &str| s.parse::<Platform>().unwrap_err().problem;
+        assert_eq!(problem("linux"), PlatformProblem::Parts(1));
+        assert_eq!(problem("a/b/c/d"), PlatformProblem::Parts(4));
+        assert_eq!(
+            problem("linux//x"),
+            PlatformProblem::Empty(PlatformPart::Arch)
+        );
+        assert_eq!(problem("/amd64"), PlatformProblem::Empty(PlatformPart::Os));
+        assert_eq!(
+            problem("linux/amd64/v 8"),
+            PlatformProblem::Character(PlatformPart::Variant, ' ')
+        );
+        let e = "linux/am$d64".parse::<Platform>().unwrap_err();
+        assert_eq!(e.input, "linux/am$d64");
+        assert_eq!(
+            e.to_string(),
+            "invalid platform \"linux/am$d64\": the architecture contains '$'; \
+             expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8"
+        );
     }
 }

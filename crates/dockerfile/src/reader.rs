@@ -7,9 +7,9 @@
 
 use std::borrow::Cow;
 
-use crate::Diagnostic;
-use crate::error::DockerfileError;
+use crate::error::{DockerfileError, DockerfileWarning};
 use crate::shell::{EmptyEnv, Lexer};
+use crate::{Diagnostic, Warning};
 
 /// The instructions BuildKit knows (lower case).
 const KNOWN: [&str; 18] = [
@@ -167,6 +167,8 @@ pub(crate) struct Parsed<'a> {
     pub escape: char,
     /// Problems found while reading, in line order.
     pub errors: Vec<Diagnostic>,
+    /// Warnings of BuildKit's parser, in line order.
+    pub warnings: Vec<Warning>,
 }
 
 struct Lines<'a> {
@@ -249,6 +251,32 @@ impl DirectiveParser {
     }
 }
 
+/// BuildKit's `parser.DetectSyntax` (`frontend/dockerfile/parser/directives.go`), which picks the
+/// frontend before any parsing: the value of `# syntax=` and its line. Unlike the parser's own
+/// directive block it skips a first `#!` line, and it reads lines as they are, so a directive with
+/// white space before its `#` is not seen. (Its `//` and JSON forms are for other frontends' files.)
+pub(crate) fn detect_syntax(src: &str) -> Option<(&str, usize)> {
+    let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
+    let mut seen: Vec<String> = Vec::new();
+    for (i, raw) in src.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if i == 0 && line.starts_with("#!") {
+            continue;
+        }
+        let (key, value) = match_directive(line)?;
+        let key = key.to_ascii_lowercase();
+        // A repeated directive ends the block, keeping what came before.
+        if !matches!(key.as_str(), "syntax" | "escape" | "check") || seen.contains(&key) {
+            return None;
+        }
+        if key == "syntax" {
+            return Some((value.split(' ').next().unwrap_or_default(), i + 1));
+        }
+        seen.push(key);
+    }
+    None
+}
+
 /// `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`
 fn match_directive(line: &str) -> Option<(&str, &str)> {
     let rest = line.strip_prefix('#')?;
@@ -270,12 +298,19 @@ fn match_directive(line: &str) -> Option<(&str, &str)> {
     Some((key, value))
 }
 
-/// BuildKit's line-continuation regex: the escape token followed only by spaces/tabs.
+/// BuildKit's `trimContinuationCharacter`: returns the line without its continuation token and
+/// whether the logical line ends here.
+///
+/// BuildKit matches `([^E])E[ \t]*$|^E[ \t]*$` (E the escape token; `setEscapeToken` in
+/// moby/buildkit `frontend/dockerfile/parser/parser.go`): the token continues the line only when it
+/// is the whole line or follows a character other than the token. So a line ending in an escaped
+/// escape token (`RUN echo \\`, or ``` `` ``` under `# escape=``) ends the instruction, and so
+/// does one ending in three tokens (the regex has no look-behind; BuildKit's comment admits it).
 fn trim_continuation(s: &str, escape: char) -> (&str, bool) {
     let t = s.trim_end_matches([' ', '\t']);
     match t.strip_suffix(escape) {
-        Some(prefix) => (prefix, false),
-        None => (s, true),
+        Some(prefix) if !prefix.ends_with(escape) => (prefix, false),
+        _ => (s, true),
     }
 }
 
@@ -318,6 +353,7 @@ pub(crate) fn read(src: &str) -> Parsed<'_> {
         }
         let mut text = Cow::Borrowed(content);
         let mut segments = Vec::new();
+        let mut empty_continuation = false;
         while !eol {
             let Some((st, raw2)) = lines.next_line() else {
                 break;
@@ -328,7 +364,11 @@ pub(crate) fn read(src: &str) -> Parsed<'_> {
                 break 'outer;
             }
             line_no += 1;
-            if is_comment(raw2) || t2.trim_start().is_empty() {
+            if is_comment(raw2) {
+                continue;
+            }
+            if t2.trim_start().is_empty() {
+                empty_continuation = true;
                 continue;
             }
             let (c, e) = trim_continuation(t2, escape);
@@ -342,6 +382,12 @@ pub(crate) fn read(src: &str) -> Parsed<'_> {
             eol = e;
         }
 
+        if empty_continuation {
+            out.warnings.push(Warning {
+                line: line_no,
+                warning: DockerfileWarning::EmptyContinuationLine(text.clone().into_owned()),
+            });
+        }
         let mut inst = split_command(text, seg_start, segments, start_line);
         if let Err(e) = dispatch(&mut inst, escape) {
             inst.bad = true;
@@ -724,26 +770,6 @@ fn check_name_val(rest: &str, keyword: &str, escape: char) -> Result<(), Dockerf
             None => Ok(()),
         },
     }
-}
-
-/// Name/value pairs of an `ENV` instruction (values unexpanded), for the stage environment.
-pub(crate) fn env_pairs(rest: &str, escape: char) -> Vec<(String, String)> {
-    let words = parse_words(rest, escape);
-    let Some(first) = words.first() else {
-        return Vec::new();
-    };
-    if !first.contains('=') {
-        let mut parts = rest.splitn(2, is_re_ws);
-        let k = parts.next().unwrap_or_default();
-        return match parts.next() {
-            Some(v) => vec![(k.to_owned(), v.to_owned())],
-            None => Vec::new(),
-        };
-    }
-    words
-        .iter()
-        .filter_map(|w| w.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
 }
 
 /// Whether heredocs are looked for after this instruction (`RUN`/`COPY`/`ADD`, also under `ONBUILD`).

@@ -4,9 +4,10 @@ use std::collections::{HashMap, HashSet};
 
 use model::reference::{ImageRef, ReferenceError};
 
+use crate::deps;
 use crate::error::DockerfileError;
 use crate::reader::{self, Command, Instruction, parse_words};
-use crate::shell::{Env, Lexer};
+use crate::shell::{EmptyEnv, Env, Lexer};
 use crate::{Analysis, Diagnostic, Options, OtherRef, RefKind, Span, Stage, StageKind};
 
 /// `^[a-z][a-z0-9-_.]*$`
@@ -61,6 +62,8 @@ struct Pending {
     value: String,
     line: usize,
     stage: usize,
+    /// A mount's `target`.
+    mount_target: String,
 }
 
 /// Analyses a Dockerfile. Never fails: every problem is a [`Diagnostic`] in [`Analysis::errors`].
@@ -68,7 +71,10 @@ struct Pending {
 /// Invalid UTF-8 is read lossily (like BuildKit, such bytes never form a valid instruction or
 /// reference); spans are then not reported.
 pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
-    let mut out = Analysis::default();
+    let mut out = Analysis {
+        escape: '\\',
+        ..Analysis::default()
+    };
     if src.is_empty() {
         out.errors.push(Diagnostic::new(1, DockerfileError::Empty));
         return out;
@@ -79,38 +85,52 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
     };
     let parsed = reader::read(&text);
     out.errors = parsed.errors;
+    out.warnings = parsed.warnings;
+    out.escape = parsed.escape;
     let lexer = Lexer::new(parsed.escape);
     let mut refs = RefCache::default();
 
-    for d in &parsed.directives {
-        if d.name == "syntax"
-            && let Ok(r) = refs.parse(&d.value)
-        {
-            out.other_refs.push(OtherRef {
-                kind: RefKind::Syntax,
-                image: d.value.clone(),
-                reference: r,
-                line: d.line,
-                stage: None,
-            });
-        }
+    // The frontend image: the first word of `# syntax=` (`parser.DetectSyntax`), unless the
+    // `BUILDKIT_SYNTAX` build arg replaces it (moby/buildkit `frontend/dockerfile/builder/build.go`).
+    if !opts.build_args.contains_key(BUILDKIT_SYNTAX)
+        && let Some((image, line)) = reader::detect_syntax(&text)
+        && let Ok(r) = refs.parse(image)
+    {
+        out.other_refs.push(OtherRef {
+            kind: RefKind::Syntax,
+            image: image.to_owned(),
+            reference: r,
+            line,
+            stage: None,
+        });
     }
 
-    // The global scope: predefined platform args (overridable by build args), then meta ARGs.
+    // The global scope: BuildKit's `defaultArgs` (the platform args and `TARGETSTAGE`, each
+    // overridable by a build arg), then the meta ARGs. Nothing else is predefined for FROM lines:
+    // the proxy args (`HTTP_PROXY`, ...) only reach RUN (`proxyEnvFromBuildArgs` in
+    // `dockerfile2llb/convert.go`) and the `BUILDKIT_*` args configure the frontend, so like any
+    // build arg they need an `ARG` declaration to be seen by FROM.
+    let stage_names = stage_names(&parsed.instructions);
+    // No `--target` option: the build is of the last stage, `default` when it has no name.
+    let target_stage = stage_names
+        .last()
+        .and_then(Option::as_deref)
+        .unwrap_or("default");
     let mut global = GlobalEnv {
         meta: HashMap::new(),
-        predefined: opts.platform.predefined_args().map(|(k, v)| {
+        predefined: opts.platform.predefined_args(target_stage).map(|(k, v)| {
             let v = opts.build_args.get(k).cloned().unwrap_or(v);
             (k, v)
         }),
     };
+    let mut epoch_done = false;
     let target_platform = opts.platform.to_string();
 
     let mut by_name: HashMap<String, usize> = HashMap::new();
-    // Per stage: its ARG and ENV instructions, replayed only when a `--from` value needs expanding.
-    let mut decls: Vec<Vec<&Instruction<'_>>> = Vec::new();
-    let mut raw_pending: Vec<(RefKind, String, usize, usize, usize)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
     let mut reported_no_stage = false;
+    // The line of the meta ARG that set each global value.
+    let mut meta_lines: HashMap<String, usize> = HashMap::new();
 
     for inst in &parsed.instructions {
         if inst.bad {
@@ -118,6 +138,18 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
         }
         match inst.command {
             Command::From => {
+                if !epoch_done {
+                    // The meta ARGs are complete at the first FROM.
+                    epoch_done = true;
+                    let first_from = inst.line;
+                    if let Err(e) = source_date_epoch(&mut global, opts, &stage_names) {
+                        let line = meta_lines
+                            .get(SOURCE_DATE_EPOCH)
+                            .copied()
+                            .unwrap_or(first_from);
+                        out.errors.push(Diagnostic::new(line, e));
+                    }
+                }
                 let stage = from_stage(
                     inst,
                     out.stages.len(),
@@ -143,7 +175,6 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
                     by_name.insert(n.clone(), st.index);
                 }
                 out.stages.push(st);
-                decls.push(Vec::new());
             }
             Command::Arg if out.stages.is_empty() => {
                 for word in parse_words(inst.args(), parsed.escape) {
@@ -171,6 +202,7 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
                         None
                     };
                     if let Some(v) = value {
+                        meta_lines.insert(key.clone(), inst.line);
                         global.meta.insert(key, v);
                     }
                 }
@@ -182,95 +214,53 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
                     .push(Diagnostic::new(inst.line, DockerfileError::NoBuildStage));
             }
             _ if out.stages.is_empty() => {}
-            Command::Arg | Command::Env => {
-                if let Some(d) = decls.last_mut() {
-                    d.push(inst);
-                }
-            }
             Command::Copy | Command::Run => {
                 let stage = out.stages.len().saturating_sub(1);
-                let ndecls = decls.last().map_or(0, Vec::len);
-                for flag in &inst.flags {
-                    if inst.command == Command::Copy {
-                        if let Some(v) = flag.strip_prefix("--from=") {
-                            raw_pending.push((
-                                RefKind::CopyFrom,
-                                v.to_owned(),
-                                inst.line,
-                                stage,
-                                ndecls,
-                            ));
-                        }
-                    } else if let Some(spec) = flag.strip_prefix("--mount=") {
-                        for field in csv_fields(spec) {
-                            if let Some((k, v)) = field.split_once('=')
-                                && k.trim().eq_ignore_ascii_case("from")
-                            {
-                                raw_pending.push((
-                                    RefKind::RunMountFrom,
-                                    v.to_owned(),
-                                    inst.line,
-                                    stage,
-                                    ndecls,
-                                ));
-                            }
-                        }
-                    }
+                if let Err(e) = from_values(inst, stage, &lexer, &mut pending) {
+                    out.errors.push(Diagnostic::new(inst.line, e));
                 }
             }
             _ => {}
         }
     }
 
-    let mut pending: Vec<Pending> = Vec::new();
-    for (kind, raw, line, stage, ndecls) in raw_pending {
-        let expanded = if raw.contains(['$', '\'', '"', parsed.escape]) {
-            let env = stage_env(
-                decls
-                    .get(stage)
-                    .map_or(&[][..], |d| &d[..ndecls.min(d.len())]),
-                &lexer,
-                &global,
-                opts,
-                parsed.escape,
-            );
-            lexer.process_word(&raw, &env)
-        } else {
-            Ok(raw)
-        };
-        match expanded {
-            Ok(value) if !value.is_empty() => pending.push(Pending {
-                kind,
-                value,
-                line,
-                stage,
-            }),
-            Ok(_) => {}
-            Err(e) => out
-                .errors
-                .push(Diagnostic::new(line, DockerfileError::Expand(e))),
-        }
-    }
-
-    // Stage references of COPY --from / RUN --mount from= may name any stage, case-insensitively.
-    let lower_names: HashSet<String> = by_name.keys().map(|n| n.to_lowercase()).collect();
+    // Stage references of COPY --from / RUN --mount from= may name any stage, case-insensitively
+    // (`findStateByName`); only COPY takes a stage index.
+    let lower_names: HashMap<String, usize> = by_name
+        .iter()
+        .map(|(n, &i)| (n.to_lowercase(), i))
+        .collect();
+    let mut links = Vec::new();
     for p in pending {
-        if is_go_int(&p.value) {
-            let ok = p
+        let to = if p.kind == RefKind::CopyFrom && is_go_int(&p.value) {
+            let index = p
                 .value
                 .parse::<i64>()
                 .ok()
                 .and_then(|i| usize::try_from(i).ok())
-                .is_some_and(|i| i < out.stages.len());
-            if !ok {
+                .filter(|&i| i < out.stages.len());
+            if index.is_none() {
                 out.errors.push(Diagnostic::new(
                     p.line,
-                    DockerfileError::InvalidStageIndex(p.value),
+                    DockerfileError::InvalidStageIndex(p.value.clone()),
                 ));
             }
+            index
+        } else {
+            lower_names.get(&p.value.to_lowercase()).copied()
+        };
+        if let Some(to) = to {
+            links.push(deps::Link {
+                stage: p.stage,
+                to,
+                line: p.line,
+                kind: p.kind,
+                value: p.value,
+                mount_target: p.mount_target,
+            });
             continue;
         }
-        if lower_names.contains(&p.value.to_lowercase()) || p.value == "scratch" {
+        if is_go_int(&p.value) && p.kind == RefKind::CopyFrom || p.value == "scratch" {
             continue;
         }
         match refs.parse(&p.value) {
@@ -291,6 +281,10 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
         }
     }
 
+    if let Some(d) = deps::check(&out.stages, &links) {
+        out.errors.push(d);
+    }
+
     if out.stages.is_empty() && out.errors.is_empty() {
         let line = parsed.instructions.last().map_or(1, |i| i.line);
         out.errors
@@ -309,42 +303,118 @@ pub fn analyze(src: &[u8], opts: &Options) -> Analysis {
     out
 }
 
-/// A stage's environment at some point: its ARGs (build arg, default, or the global value) and ENVs.
-fn stage_env(
-    decls: &[&Instruction<'_>],
+/// Collects the `COPY --from` and `RUN --mount=...,from=` values of `inst`. BuildKit never expands
+/// variables in them: `COPY --from` is checked by `toCommand` (`dockerfile2llb/convert.go`), which
+/// fails the build when the shell lexer would change the value at all; a mount's `from` is refused
+/// by `parseMount` (`instructions/commands_runmount.go`) when it holds a `$` before its last byte.
+fn from_values(
+    inst: &Instruction<'_>,
+    stage: usize,
     lexer: &Lexer,
-    global: &GlobalEnv,
-    opts: &Options,
-    escape: char,
-) -> HashMap<String, String> {
-    let mut env: HashMap<String, String> = HashMap::new();
-    for inst in decls {
-        if inst.command == Command::Arg {
-            for word in parse_words(inst.args(), escape) {
-                let (key, default) = match word.split_once('=') {
-                    Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
-                    None => (word, None),
-                };
-                let value = if let Some(v) = opts.build_args.get(&key) {
-                    Some(v.clone())
-                } else if let Some(d) = default {
-                    lexer.process_word(&d, &env).ok()
-                } else {
-                    global.lookup(&key).map(str::to_owned)
-                };
-                if let Some(v) = value {
-                    env.insert(key, v);
+    pending: &mut Vec<Pending>,
+) -> Result<(), DockerfileError> {
+    let mut push = |kind, value: &str, mount_target: &str| {
+        if !value.is_empty() {
+            pending.push(Pending {
+                kind,
+                value: value.to_owned(),
+                line: inst.line,
+                stage,
+                mount_target: mount_target.to_owned(),
+            });
+        }
+    };
+    for flag in &inst.flags {
+        if inst.command == Command::Copy {
+            if let Some(v) = flag.strip_prefix("--from=") {
+                let processed = lexer
+                    .process_word(v, &EmptyEnv)
+                    .map_err(DockerfileError::Expand)?;
+                if processed != v {
+                    return Err(DockerfileError::CopyFromExpansion);
                 }
+                push(RefKind::CopyFrom, v, "");
             }
-        } else {
-            for (k, v) in reader::env_pairs(inst.args(), escape) {
-                if let Ok(v) = lexer.process_word(&v, &env) {
-                    env.insert(k, v);
+        } else if let Some(spec) = flag.strip_prefix("--mount=") {
+            let fields = csv_fields(spec);
+            let value = |keys: &[&str]| {
+                fields.iter().rev().find_map(|f| {
+                    f.split_once('=')
+                        .filter(|(k, _)| keys.iter().any(|key| k.eq_ignore_ascii_case(key)))
+                        .map(|(_, v)| v)
+                })
+            };
+            if let Some(v) = value(&["from"]) {
+                if v.find('$').is_some_and(|i| i + 1 != v.len()) {
+                    return Err(DockerfileError::MountFromExpansion);
                 }
+                let target = value(&["target", "dst", "destination"]).unwrap_or_default();
+                push(RefKind::RunMountFrom, v, target);
             }
         }
     }
-    env
+    Ok(())
+}
+
+/// The build arg that replaces the `# syntax=` frontend.
+const BUILDKIT_SYNTAX: &str = "BUILDKIT_SYNTAX";
+/// The build arg (or meta ARG) that fixes the image timestamps.
+const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+
+/// The `AS` name of every stage (lower-cased, as BuildKit's `instructions.Parse` stores it).
+fn stage_names(instructions: &[Instruction<'_>]) -> Vec<Option<String>> {
+    instructions
+        .iter()
+        .filter(|i| i.command == Command::From && !i.bad)
+        .map(|i| match from_tokens(i.args()).as_slice() {
+            [_, (_, as_kw), (_, name)] if as_kw.eq_ignore_ascii_case("as") => {
+                Some(name.to_lowercase())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// BuildKit's `SOURCE_DATE_EPOCH` handling once the meta ARGs are known (`Dockerfile2LLB` in
+/// `dockerfile2llb/convert.go`, `resolveSourceDateEpochValue` in `dockerfile2llb/epoch.go`): the
+/// value (the build arg, else a non-empty meta ARG) is rewritten as the decimal Unix time it parses
+/// to (`0100` becomes `100`), so FROM lines see the rewritten value; an empty build arg unsets the
+/// meta ARG. `context` and a stage name are resolved by BuildKit from the build context at build
+/// time, so their value is left alone; anything else fails the build.
+fn source_date_epoch(
+    global: &mut GlobalEnv,
+    opts: &Options,
+    stage_names: &[Option<String>],
+) -> Result<(), DockerfileError> {
+    let value = match opts.build_args.get(SOURCE_DATE_EPOCH) {
+        Some(v) => v.clone(),
+        None => match global.meta.get(SOURCE_DATE_EPOCH) {
+            Some(v) if !v.is_empty() => v.clone(),
+            _ => return Ok(()),
+        },
+    };
+    if value.is_empty() {
+        // No time resolved: `setBuildArgValue` deletes the value.
+        global.meta.remove(SOURCE_DATE_EPOCH);
+        return Ok(());
+    }
+    let Ok(seconds) = value.parse::<i64>() else {
+        let known = value == "context"
+            || stage_names
+                .iter()
+                .flatten()
+                .any(|n| n.eq_ignore_ascii_case(&value));
+        return if known {
+            Ok(())
+        } else {
+            Err(DockerfileError::InvalidSourceDateEpoch(value))
+        };
+    };
+    // BuildKit rewrites the build arg too, which only stage scopes see: FROM lines see the meta ARG.
+    if let Some(v) = global.meta.get_mut(SOURCE_DATE_EPOCH) {
+        *v = seconds.to_string();
+    }
+    Ok(())
 }
 
 /// Go's `strconv.Atoi` syntax: optional sign, then decimal digits.
@@ -374,22 +444,9 @@ fn csv_fields(spec: &str) -> Vec<String> {
     fields
 }
 
-/// Builds the stage of one `FROM` instruction. On error, returns the (kind `Error`) stage too.
-#[allow(clippy::too_many_arguments)]
-#[allow(clippy::result_large_err)] // private: the error hands the (error) stage back to the caller
-fn from_stage(
-    inst: &Instruction<'_>,
-    index: usize,
-    lexer: &Lexer,
-    global: &GlobalEnv,
-    by_name: &HashMap<String, usize>,
-    target_platform: &str,
-    exact: bool,
-    refs: &mut RefCache,
-) -> Result<Stage, (Stage, DockerfileError)> {
-    // Arguments: split on BuildKit's white space, keeping offsets.
-    let mut tokens: Vec<(usize, &str)> = Vec::new();
-    let args = inst.args();
+/// The arguments of a `FROM`, split on BuildKit's white space, with their offsets.
+fn from_tokens(args: &str) -> Vec<(usize, &str)> {
+    let mut tokens = Vec::new();
     let mut i = 0;
     let bytes = args.as_bytes();
     while i < bytes.len() {
@@ -404,6 +461,23 @@ fn from_stage(
             tokens.push((start, &args[start..i]));
         }
     }
+    tokens
+}
+
+/// Builds the stage of one `FROM` instruction. On error, returns the (kind `Error`) stage too.
+#[allow(clippy::too_many_arguments)]
+#[allow(clippy::result_large_err)] // private: the error hands the (error) stage back to the caller
+fn from_stage(
+    inst: &Instruction<'_>,
+    index: usize,
+    lexer: &Lexer,
+    global: &GlobalEnv,
+    by_name: &HashMap<String, usize>,
+    target_platform: &str,
+    exact: bool,
+    refs: &mut RefCache,
+) -> Result<Stage, (Stage, DockerfileError)> {
+    let tokens = from_tokens(inst.args());
     let mut stage = Stage {
         index,
         name: None,

@@ -8,13 +8,13 @@
 use crate::error::ShellError;
 
 /// Where the lexer looks variables up.
-pub trait Env {
+pub(crate) trait Env {
     /// The value of `name`, or `None` when it is unset.
     fn get(&self, name: &str) -> Option<&str>;
 }
 
 /// An environment with no variables at all.
-pub struct EmptyEnv;
+pub(crate) struct EmptyEnv;
 
 impl Env for EmptyEnv {
     fn get(&self, _name: &str) -> Option<&str> {
@@ -30,20 +30,20 @@ impl<S: std::hash::BuildHasher> Env for std::collections::HashMap<String, String
 
 /// The lexer's settings (BuildKit's `shell.Lex`).
 #[derive(Clone, Copy, Debug)]
-pub struct Lexer {
+pub(crate) struct Lexer {
     /// The escape token: `\` or `` ` ``.
-    pub escape: char,
+    pub(crate) escape: char,
     /// Keep quote characters in the result.
-    pub raw_quotes: bool,
+    pub(crate) raw_quotes: bool,
     /// Keep escape tokens in the result.
-    pub raw_escapes: bool,
+    pub(crate) raw_escapes: bool,
     /// Leave references to unset variables as written.
-    pub skip_unset: bool,
+    pub(crate) skip_unset: bool,
 }
 
 impl Lexer {
     /// A lexer with the given escape token and BuildKit's defaults otherwise.
-    pub fn new(escape: char) -> Self {
+    pub(crate) fn new(escape: char) -> Self {
         Lexer {
             escape,
             raw_quotes: false,
@@ -53,7 +53,7 @@ impl Lexer {
     }
 
     /// Expands `word` as one word (BuildKit's `ProcessWord`).
-    pub fn process_word(&self, word: &str, env: &dyn Env) -> Result<String, ShellError> {
+    pub(crate) fn process_word(&self, word: &str, env: &dyn Env) -> Result<String, ShellError> {
         // Fast path: nothing to expand, unquote or unescape.
         if !word.contains(['$', '\'', '"', self.escape]) {
             return Ok(word.to_owned());
@@ -69,7 +69,11 @@ impl Lexer {
     }
 
     /// Expands `word` and splits it into words on unquoted white space (BuildKit's `ProcessWords`).
-    pub fn process_words(&self, word: &str, env: &dyn Env) -> Result<Vec<String>, ShellError> {
+    pub(crate) fn process_words(
+        &self,
+        word: &str,
+        env: &dyn Env,
+    ) -> Result<Vec<String>, ShellError> {
         let mut sw = ShellWord::new(self, word, env);
         let mut words = Words::default();
         match sw.stop_on(None, self.raw_escapes, Some(&mut words)) {

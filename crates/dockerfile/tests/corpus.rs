@@ -1,11 +1,14 @@
 //! Acceptance test: the shared corpus of 305 Dockerfiles (BuildKit, Renovate, Dependabot, hadolint,
-//! language-docker test suites), compared with BuildKit's own answer (`buildkit.images`,
-//! `buildkit.normalized`, `buildkit.error`) in each directory's `expected.yaml`.
+//! language-docker test suites), compared field by field with BuildKit's own answer in each
+//! directory's `expected.yaml`: images, normalized references, every stage (raw and expanded text,
+//! kind, `AS` name, platform as written and expanded, stage reference, error), the build's error
+//! with its line, the parser's warnings, the `# syntax=` image and the escape token (see
+//! `common/mod.rs`).
 //!
-//! The corpus is read from `$IMAGE_FACTORY_CORPUS` (default: `shared/corpus` beside the repository).
-//! When it is missing the test fails under CI (`CI` set) and is skipped otherwise. Known
-//! disagreements are listed in `tests/corpus-allowlist.txt`; an allow-listed case that starts to
-//! agree fails the test, so the list only shrinks.
+//! The corpus is located by `testkit` (`$IMAGE_FACTORY_CORPUS`, default `shared/corpus` beside the
+//! repository). When it is missing the test fails under CI (`CI` set) and is skipped otherwise.
+//! Known disagreements are listed in `tests/corpus-allowlist.txt`; an allow-listed case that starts
+//! to agree fails the test, so the list only shrinks.
 
 #![allow(
     clippy::unwrap_used,
@@ -14,10 +17,12 @@
     clippy::print_stderr
 )]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use image_factory_dockerfile::{Options, StageKind, analyze};
+use image_factory_dockerfile::{Options, analyze};
 
 const DIRS: [&str; 6] = [
     "renovate",
@@ -27,37 +32,6 @@ const DIRS: [&str; 6] = [
     "hadolint",
     "dependabot",
 ];
-
-#[derive(serde::Deserialize)]
-struct Expected {
-    cases: Vec<Case>,
-}
-
-#[derive(serde::Deserialize)]
-struct Case {
-    file: String,
-    buildkit: Buildkit,
-    /// Renovate only: the non-FROM references it extracts.
-    #[serde(default)]
-    other_refs: Option<Vec<OtherRefCase>>,
-}
-
-#[derive(serde::Deserialize)]
-struct OtherRefCase {
-    kind: String,
-    #[serde(rename = "ref")]
-    reference: String,
-}
-
-#[derive(serde::Deserialize)]
-struct Buildkit {
-    #[serde(default)]
-    images: Option<Vec<String>>,
-    #[serde(default)]
-    normalized: Option<Vec<String>>,
-    #[serde(default)]
-    error: Option<String>,
-}
 
 fn corpus_dir() -> Option<PathBuf> {
     testkit::shared(testkit::SharedData::Corpus)
@@ -76,62 +50,6 @@ fn allowlist() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Why a case disagrees with BuildKit, or `None` when it agrees.
-fn disagreement(src: &[u8], bk: &Buildkit) -> Option<String> {
-    let a = analyze(src, &Options::default());
-    let got_images: Vec<String> = a
-        .stages
-        .iter()
-        .filter(|s| s.kind == StageKind::Image)
-        .filter_map(|s| s.image.clone())
-        .collect();
-    let got_normalized: Vec<String> = a.stages.iter().filter_map(|s| s.normalized()).collect();
-    let errors: Vec<String> = a
-        .errors
-        .iter()
-        .map(|d| format!("line {}: {}", d.line, d.error))
-        .collect();
-    if let (Some(e), Some(first)) = (&bk.error, a.errors.first()) {
-        // Our first message is BuildKit's (which may join several stage errors with "; "), and a
-        // "line N: " prefix, when BuildKit gives one, names our line.
-        let mine = first.error.to_string();
-        if !e.contains(&mine) {
-            return Some(format!("error {mine:?} is not BuildKit's {e:?}"));
-        }
-        if let Some(rest) = e.strip_prefix("line ") {
-            let n: usize = rest
-                .split(':')
-                .next()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            if n != first.line {
-                return Some(format!(
-                    "error on line {} but BuildKit says {e:?}",
-                    first.line
-                ));
-            }
-        }
-    }
-    match (&bk.error, errors.is_empty()) {
-        (Some(e), true) => return Some(format!("expected error {e:?}, got none")),
-        (None, false) => return Some(format!("unexpected errors {errors:?}")),
-        _ => {}
-    }
-    if let Some(images) = &bk.images
-        && &got_images != images
-    {
-        return Some(format!("images {got_images:?} != expected {images:?}"));
-    }
-    if let Some(normalized) = &bk.normalized
-        && &got_normalized != normalized
-    {
-        return Some(format!(
-            "normalized {got_normalized:?} != expected {normalized:?}"
-        ));
-    }
-    None
-}
-
 #[test]
 fn corpus_agrees_with_buildkit() {
     let Some(root) = corpus_dir() else {
@@ -141,16 +59,20 @@ fn corpus_agrees_with_buildkit() {
     assert!(allow.len() <= 3, "the allow-list may hold at most 3 cases");
     let mut total = 0usize;
     let mut agreed = 0usize;
+    let mut fields = 0usize;
+    let mut fields_agreed = 0usize;
     let mut failures = Vec::new();
     let mut seen_allowed = Vec::new();
     for dir in DIRS {
-        let text = std::fs::read_to_string(root.join(dir).join("expected.yaml")).unwrap();
-        let expected: Expected = serde_saphyr::from_str(&text).unwrap();
+        let expected = common::read_expected(&root.join(dir).join("expected.yaml"));
         for case in expected.cases {
             let id = format!("{dir}/{}", case.file);
             let src = std::fs::read(root.join(dir).join(&case.file)).unwrap();
             total += 1;
-            let result = disagreement(&src, &case.buildkit);
+            let c = common::compare(&src, &case);
+            fields += c.fields;
+            fields_agreed += c.fields - c.mismatches.len();
+            let result = (!c.mismatches.is_empty()).then(|| c.mismatches.join("; "));
             match (result, allow.contains_key(&id)) {
                 (None, false) => agreed += 1,
                 (None, true) => {
@@ -168,7 +90,10 @@ fn corpus_agrees_with_buildkit() {
         }
     }
     let pct = 100.0 * agreed as f64 / total as f64;
-    eprintln!("corpus: {agreed}/{total} agree with BuildKit ({pct:.2}%)");
+    eprintln!(
+        "corpus: {agreed}/{total} cases agree with BuildKit ({pct:.2}%), \
+         {fields_agreed}/{fields} fields"
+    );
     assert_eq!(total, 305, "the corpus should have 305 Dockerfile cases");
     assert!(
         failures.is_empty(),
@@ -186,8 +111,7 @@ fn renovate_other_refs_agree_where_valid() {
     let Some(root) = corpus_dir() else {
         return;
     };
-    let text = std::fs::read_to_string(root.join("renovate/expected.yaml")).unwrap();
-    let expected: Expected = serde_saphyr::from_str(&text).unwrap();
+    let expected = common::read_expected(&root.join("renovate/expected.yaml"));
     let mut checked = 0;
     for case in expected.cases {
         let Some(refs) = case.other_refs else {

@@ -1,6 +1,7 @@
 //! Property tests (SPEC §11 #12 "all FROM images are found", #13 "a base is listed once per image"):
 //! generated multi-stage Dockerfiles with random ARG forms, aliases and casing; and arbitrary input
-//! never panics.
+//! never panics. Every result also goes through the invariant checker the fuzz target uses
+//! (`common/invariants.rs`).
 
 #![allow(
     clippy::unwrap_used,
@@ -9,6 +10,8 @@
     clippy::indexing_slicing,
     clippy::print_stderr
 )]
+
+mod common;
 
 use std::collections::BTreeSet;
 
@@ -121,6 +124,15 @@ fn generate(specs: &[StageSpec]) -> Generated {
     let mut names: Vec<Option<String>> = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let v = format!("V{i}");
+        // Stage names are unique: with a repeated name, BuildKit's later stage wins, and a
+        // `COPY --from` of it would be a dependency cycle (an error this property is not about).
+        let alias = spec.alias.as_ref().map(|a| {
+            if names.iter().flatten().any(|n| n == a) {
+                format!("{a}-{i}")
+            } else {
+                a.clone()
+            }
+        });
         let (text, exp, is_ref) = match &spec.from {
             From::Literal(img) => (img.clone(), Some(img.clone()), false),
             From::Arg(form, img) => {
@@ -178,7 +190,7 @@ fn generate(specs: &[StageSpec]) -> Generated {
         body.push_str(&cased("from", spec.casing.0));
         body.push(' ');
         body.push_str(&text);
-        if let Some(alias) = &spec.alias {
+        if let Some(alias) = &alias {
             body.push(' ');
             body.push_str(&cased("as", spec.casing.1));
             body.push(' ');
@@ -202,7 +214,7 @@ fn generate(specs: &[StageSpec]) -> Generated {
                 _ => body.push_str("LABEL org.opencontainers.image.title=\"t\"\n"),
             }
         }
-        names.push(spec.alias.clone());
+        names.push(alias);
         expected.push(exp);
         stage_refs.push(is_ref);
     }
@@ -225,6 +237,7 @@ proptest! {
     ) {
         let g = generate(&specs);
         let a = analyze(g.src.as_bytes(), &g.options);
+        common::invariants::check_analysis(g.src.as_bytes(), &a);
         if std::env::var_os("SHOW_GENERATED").is_some() {
             eprintln!("{}{:?}\n----", g.src, g.options.build_args);
         }
@@ -257,7 +270,7 @@ proptest! {
     /// Arbitrary bytes never panic, and what comes back is consistent.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
-        check_invariants(&bytes);
+        common::invariants::check(&bytes);
     }
 
     /// Dockerfile-flavoured noise reaches the deeper paths (expansion, heredocs, flags).
@@ -265,27 +278,6 @@ proptest! {
     fn dockerfile_like_text_never_panics(
         text in "((FROM|from|ARG|RUN|COPY|ENV|ONBUILD|# escape=|# syntax=| AS |--platform=|--from=|--mount=from=|\\$\\{|\\}|:-|:\\+|##|%%|/|\\$|<<-?|EOF|'|\"|\\\\|`|\n|\r\n| |=|[a-zA-Z0-9:@._-]{1,8}|\\[|\\]|,)){0,80}"
     ) {
-        check_invariants(text.as_bytes());
-    }
-}
-
-fn check_invariants(bytes: &[u8]) {
-    let a = analyze(bytes, &Options::default());
-    for (i, st) in a.stages.iter().enumerate() {
-        assert_eq!(st.index, i);
-        if let Some(span) = st.from_span {
-            assert!(span.start <= span.end && span.end <= bytes.len());
-            assert_eq!(&bytes[span.start..span.end], st.from.as_bytes());
-        }
-        if let Some(r) = st.stage_ref {
-            assert!(r < i);
-        }
-        assert_eq!(st.kind == StageKind::Image, st.reference.is_some());
-    }
-    for r in &a.base_images {
-        assert!(a.stages.iter().any(|s| s.reference.as_ref() == Some(r)));
-    }
-    if a.stages.is_empty() {
-        assert!(!a.errors.is_empty());
+        common::invariants::check(text.as_bytes());
     }
 }

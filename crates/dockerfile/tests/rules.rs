@@ -530,10 +530,39 @@ fn copy_from_image_is_an_other_ref() {
     assert_eq!(base(&a), ["docker.io/library/alpine:latest"]);
 }
 
+/// BuildKit's `toCommand` (dockerfile2llb/convert.go): the value is never expanded, and one the
+/// shell lexer would change fails the build.
 #[test]
-fn copy_from_expands_stage_args() {
-    let a = ok("ARG T=1.2\nFROM alpine\nARG T\nCOPY --from=tool:${T} /a /b\n");
-    assert_eq!(a.other_refs[0].image, "tool:1.2");
+fn copy_from_is_never_expanded() {
+    for from in ["tool:${T}", "$T", "\"${T}\"", "to\\\\ol"] {
+        let src = format!("ARG T=1.2\nFROM alpine\nARG T\nCOPY --from={from} /a /b\n");
+        let a = run(&src);
+        assert_eq!(a.errors.len(), 1, "{src}");
+        assert_eq!(a.errors[0].line, 4);
+        assert_eq!(a.errors[0].error, DockerfileError::CopyFromExpansion);
+        assert!(a.other_refs.is_empty());
+    }
+    // A `$` the lexer keeps (at the end) is not an expansion.
+    let a = run("FROM alpine\nCOPY --from=tool$ /a /b\n");
+    assert!(
+        a.errors
+            .iter()
+            .all(|d| d.error != DockerfileError::CopyFromExpansion)
+    );
+}
+
+/// BuildKit's `parseMount` (instructions/commands_runmount.go): a `$` before the last character.
+#[test]
+fn run_mount_from_is_never_expanded() {
+    let a = run("ARG T=1\nFROM alpine\nRUN --mount=type=bind,from=tool:${T},target=/t true\n");
+    assert_eq!(
+        errors(&a),
+        [(
+            3,
+            "'from' doesn't support variable expansion, define alias stage instead".to_owned()
+        )]
+    );
+    assert!(a.other_refs.is_empty());
 }
 
 #[test]
@@ -603,4 +632,58 @@ fn non_ascii_text_in_flags_never_splits_a_character() {
     let a = run("FROM --a\u{0800}b alpine\nCOPY --from=\u{00a0}x /a /b\n");
     assert_eq!(a.stages.len(), 1);
     assert!(!a.errors.is_empty());
+}
+
+// ---- stage dependencies (BuildKit builds stages in file order) ----
+
+#[test]
+fn a_needed_stage_cannot_copy_from_a_later_stage() {
+    let a = run(
+        "FROM alpine AS a\nCOPY --from=b /x /y\nFROM busybox AS b\nFROM scratch\nCOPY --from=a / /\n",
+    );
+    assert_eq!(
+        errors(&a),
+        [(
+            2,
+            "cannot copy from stage \"b\", it needs to be defined before current stage \"a\""
+                .to_owned()
+        )]
+    );
+    // Not needed by the target (the last stage): BuildKit never dispatches it.
+    ok("FROM alpine AS a\nCOPY --from=b /x /y\nFROM busybox AS b\n");
+    let a = run(
+        "FROM alpine AS a\nRUN --mount=from=b,target=/t true\nFROM busybox AS b\nFROM scratch\nCOPY --from=a / /\n",
+    );
+    assert_eq!(
+        errors(&a),
+        [(
+            2,
+            "cannot mount from stage \"b\" to \"/t\", stage needs to be defined before current command"
+                .to_owned()
+        )]
+    );
+}
+
+#[test]
+fn stages_that_need_each_other_are_an_error() {
+    let a = run("FROM alpine AS a\nCOPY --from=B / /\nFROM busybox AS b\nCOPY --from=a / /\n");
+    assert_eq!(
+        errors(&a),
+        [(2, "circular dependency detected on stage: a".to_owned())]
+    );
+    let a = run("FROM alpine\nCOPY --from=0 / /\n");
+    assert_eq!(
+        errors(&a),
+        [(
+            2,
+            "circular dependency detected on stage: stage-0".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn run_mount_from_takes_no_stage_index() {
+    let a = ok("FROM alpine\nRUN --mount=from=0,target=/t true\n");
+    assert_eq!(a.other_refs.len(), 1);
+    assert_eq!(a.other_refs[0].image, "0");
 }

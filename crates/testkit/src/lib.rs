@@ -10,6 +10,8 @@
 //! under `CI` when there is any).
 #![allow(clippy::panic, clippy::print_stderr)] // test support: failing loudly is the point
 
+pub mod rng;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,2 @@
+ARG HTTP_PROXY
+FROM busybox${HTTP_PROXY:+-proxied}

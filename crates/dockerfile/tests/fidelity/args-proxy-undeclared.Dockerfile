@@ -1,0 +1,2 @@
+FROM busybox${HTTP_PROXY:+-proxied}
+RUN echo $HTTP_PROXY

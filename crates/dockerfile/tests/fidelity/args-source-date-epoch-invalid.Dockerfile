@@ -1,0 +1,2 @@
+ARG SOURCE_DATE_EPOCH=yesterday
+FROM busybox

@@ -1,0 +1,1 @@
+FROM busybox:${SOURCE_DATE_EPOCH:-unset}

@@ -1,0 +1,2 @@
+FROM busybox:${TARGETSTAGE} AS build
+FROM alpine:${TARGETSTAGE}

@@ -1,0 +1,4 @@
+# escape=`
+FROM alpine AS base
+RUN dir c:\
+FROM busybox

@@ -1,0 +1,6 @@
+FROM alpine AS base
+RUN echo a \
+\
+  && echo b
+FROM \
+  busybox

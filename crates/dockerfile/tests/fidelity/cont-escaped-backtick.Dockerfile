@@ -1,0 +1,4 @@
+# escape=`
+FROM alpine AS base
+RUN echo ``
+FROM busybox

@@ -1,0 +1,4 @@
+ARG TOOL=tool:1.2
+FROM alpine
+ARG TOOL
+COPY --from=${TOOL} /a /b

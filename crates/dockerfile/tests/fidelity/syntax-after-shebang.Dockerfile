@@ -1,0 +1,3 @@
+#!/usr/bin/env -S docker buildx build -f
+# syntax=docker/dockerfile:1.7
+FROM busybox
