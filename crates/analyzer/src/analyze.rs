@@ -259,7 +259,7 @@ fn analyze_and_write(
 ) -> anyhow::Result<Plan> {
     let started = std::time::Instant::now();
     let loaded = store.load(now)?;
-    tracing::info!(elapsed = ?started.elapsed(), files = loaded.texts.len(), "state loaded");
+    tracing::info!(elapsed = ?started.elapsed(), files = loaded.files_loaded(), "state loaded");
     for err in &loaded.errors {
         tracing::error!("{err}");
     }
@@ -281,7 +281,7 @@ fn analyze_and_write(
         .filter_map(|(name, o)| match o {
             Discovery::Failed { error, .. } => Some(Failure {
                 image: name.clone(),
-                error: error.clone(),
+                error: error.to_string(),
             }),
             Discovery::Success(_) => None,
         })
@@ -340,16 +340,13 @@ fn discover_all(
         let root = &root
             .canonicalize()
             .with_context(|| format!("--source-root {}", root.display()))?;
-        let found = state::par::map(targets, |image| {
-            image
-                .source
-                .as_ref()
-                .map(|source| discover::discover_in_root(root, source))
-        });
-        for (image, outcome) in targets.iter().zip(found) {
-            if let Some(outcome) = outcome {
-                outcomes.insert(image.name.clone(), outcome);
-            }
+        let (names, sources): (Vec<&String>, Vec<_>) = targets
+            .iter()
+            .filter_map(|image| image.source.as_ref().map(|source| (&image.name, source)))
+            .unzip();
+        let found = discover::discover_all_in_root(root, &sources);
+        for (name, outcome) in names.into_iter().zip(found) {
+            outcomes.insert(name.clone(), outcome);
         }
         return Ok(outcomes);
     }
@@ -399,7 +396,10 @@ fn discover_all(
         });
         let outcome = match checkout {
             Ok(dir) => discover::discover(dir, source),
-            Err(err) => Discovery::failed(format!("clone of {} failed: {err}", source.repo)),
+            Err(err) => Discovery::failed(discover::DiscoveryError::Clone {
+                repo: source.repo.clone(),
+                message: err.clone(),
+            }),
         };
         outcomes.insert(image.name.clone(), outcome);
     }

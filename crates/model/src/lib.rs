@@ -10,6 +10,8 @@ pub mod diagnostic;
 pub mod duration;
 pub mod enrollment;
 pub mod names;
+#[doc(hidden)]
+pub mod par;
 pub mod reference;
 pub mod settings;
 pub mod state;
