@@ -3,7 +3,7 @@
 //! and git commits through the `git` CLI.
 //!
 //! The pieces, from pure to I/O:
-//! - [`format`]: the text of one state file (comment header + YAML) and parsing it back, with file,
+//! - [`format`](mod@format): the text of one state file (comment header + YAML) and parsing it back, with file,
 //!   line and column on malformed input and a refusal of unknown versions; a fast reader of the
 //!   tools' own YAML subset does most of it (falling back to serde-saphyr for anything else).
 //! - [`legacy`]: reading the Python system's state files into the new types.
