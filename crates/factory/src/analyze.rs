@@ -302,7 +302,7 @@ impl Run<'_> {
     ) -> Result<(Plan, Changes), JobError> {
         let started = Instant::now();
         let loaded = self.dir.load_state(self.options.now)?;
-        tracing::info!(elapsed = ?started.elapsed(), files = loaded.texts.len(), "state loaded");
+        tracing::info!(elapsed = ?started.elapsed(), files = loaded.files_loaded(), "state loaded");
         for err in &loaded.errors {
             tracing::error!("{err}");
         }
@@ -360,7 +360,7 @@ fn failures(outcomes: &BTreeMap<String, Discovery>) -> Vec<ImageFailure> {
         .filter_map(|(name, o)| match o {
             Discovery::Failed { error, .. } => Some(ImageFailure {
                 image: name.clone(),
-                error: error.clone(),
+                error: error.to_string(),
             }),
             Discovery::Success(_) => None,
         })

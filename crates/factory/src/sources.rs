@@ -34,17 +34,12 @@ fn from_root(
         path: root.to_path_buf(),
         source,
     })?;
-    let found = state::par::map(targets, |image| {
-        image
-            .source
-            .as_ref()
-            .map(|source| discover::discover_in_root(root, source))
-    });
-    Ok(targets
+    let (names, sources): (Vec<&String>, Vec<_>) = targets
         .iter()
-        .zip(found)
-        .filter_map(|(image, outcome)| Some((image.name.clone(), outcome?)))
-        .collect())
+        .filter_map(|image| image.source.as_ref().map(|source| (&image.name, source)))
+        .unzip();
+    let found = discover::discover_all_in_root(root, &sources);
+    Ok(names.into_iter().cloned().zip(found).collect())
 }
 
 /// The token for a provider's clones; never logged, handed to git through `GIT_ASKPASS`.
@@ -105,7 +100,10 @@ fn from_clones(
             });
         let outcome = match checkout {
             Ok(dir) => discover::discover(dir, source),
-            Err(err) => Discovery::failed(format!("clone of {} failed: {err}", source.repo)),
+            Err(err) => Discovery::failed(discover::DiscoveryError::Clone {
+                repo: source.repo.clone(),
+                message: err.clone(),
+            }),
         };
         outcomes.insert(image.name.clone(), outcome);
     }

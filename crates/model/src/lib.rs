@@ -12,6 +12,8 @@ pub mod duration;
 pub mod enrollment;
 pub mod kargo;
 pub mod names;
+#[doc(hidden)]
+pub mod par;
 pub mod reference;
 pub mod semver;
 pub mod settings;

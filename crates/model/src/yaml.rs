@@ -120,8 +120,8 @@ pub struct SyntaxError {
     pub pos: Pos,
 }
 
-/// Parses one YAML document into a span-carrying tree. An empty document gives [`Value::Null`].
-pub fn parse(text: &str) -> Result<Node, SyntaxError> {
+/// serde-saphyr's options for configuration files (YAML 1.2, duplicate keys kept).
+fn saphyr_options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
     options.with_snippet = false;
@@ -132,6 +132,18 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     budget.max_nodes = 50_000_000;
     budget.max_events = 100_000_000;
     options.budget = Some(budget);
+    options
+}
+
+/// [`parse`] through serde-saphyr only: the reference the event-built tree must equal.
+#[cfg(test)]
+fn parse_with_serde(text: &str) -> Option<Node> {
+    serde_saphyr::from_str_with_options::<Node>(text, saphyr_options()).ok()
+}
+
+/// Parses one YAML document into a span-carrying tree. An empty document gives [`Value::Null`].
+pub fn parse(text: &str) -> Result<Node, SyntaxError> {
+    let options = saphyr_options();
     if text.trim().is_empty()
         || text
             .lines()
@@ -142,6 +154,9 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             pos: Pos::new(1, 1),
         });
     }
+    if let Some(node) = tree_from_events(text) {
+        return Ok(node);
+    }
     match serde_saphyr::from_str_with_options::<Node>(text, options) {
         Ok(node) => Ok(node),
         Err(err) => {
@@ -150,12 +165,165 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                 .map(|l| Pos::new(to_usize(l.line()), to_usize(l.column())))
                 .filter(|p| p.line > 0)
                 .unwrap_or(Pos::new(1, 1));
-            Err(SyntaxError {
-                message: clean_message(&err.to_string()),
-                pos,
-            })
+            let message = clean_message(&err.to_string());
+            // The scanner notices an indenting tab only after the token before it (a plain
+            // scalar ends at the tab, often at the end of the previous line): point at the tab.
+            match indenting_tab(text, pos).filter(|_| message.contains("tab")) {
+                Some(tab) => Err(SyntaxError {
+                    message: "a tab is used for indentation; YAML indents with spaces".to_owned(),
+                    pos: tab,
+                }),
+                None => Err(SyntaxError { message, pos }),
+            }
         }
     }
+}
+
+/// Deepest nesting the event builder takes on; deeper documents go to serde-saphyr, whose budget
+/// (depth 64) then refuses them with its own message.
+const MAX_EVENT_DEPTH: usize = 60;
+
+/// A collection being built from the parser's events.
+enum Open {
+    Seq(Pos, Vec<Node>),
+    /// Entries so far, and the key waiting for its value.
+    Map(Pos, Vec<(Node, Node)>, Option<Node>),
+}
+
+/// Builds the tree straight from granit-parser's events, the parser serde-saphyr runs on: about
+/// five times faster than serde's `Spanned` machinery, which dominated the reading of a large
+/// `images.yaml` (ADR 0002, docs/performance.md). The tree is the one serde-saphyr gives (a test
+/// compares both on every fixture and on generated documents); `None` for anything this builder
+/// does not model the same way — syntax errors, several documents, anchors, aliases, tags, merge
+/// keys, collections as keys, deep nesting — and [`parse`] then takes the serde-saphyr path,
+/// which also words the errors.
+fn tree_from_events(text: &str) -> Option<Node> {
+    use granit_parser::{Event, Parser, ScalarStyle};
+
+    let mut open: Vec<Open> = Vec::new();
+    let mut root = None;
+    let mut documents = 0;
+    for item in Parser::new_from_str(text) {
+        let (event, span) = item.ok()?;
+        let pos = Pos::new(span.start.line(), span.start.col() + 1);
+        let node = match event {
+            Event::DocumentStart(..) => {
+                documents += 1;
+                if documents > 1 {
+                    return None;
+                }
+                continue;
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                if anchor != 0 || tag.is_some() {
+                    return None;
+                }
+                let value = match style {
+                    ScalarStyle::Plain => plain_scalar(&value)?,
+                    _ => Value::Str(value.into_owned()),
+                };
+                Node { value, pos }
+            }
+            Event::SequenceStart(_, anchor, tag) | Event::MappingStart(_, anchor, tag)
+                if anchor != 0 || tag.is_some() || open.len() >= MAX_EVENT_DEPTH =>
+            {
+                return None;
+            }
+            Event::SequenceStart(..) => {
+                open.push(Open::Seq(pos, Vec::new()));
+                continue;
+            }
+            Event::MappingStart(..) => {
+                open.push(Open::Map(pos, Vec::new(), None));
+                continue;
+            }
+            Event::SequenceEnd => match open.pop()? {
+                Open::Seq(pos, items) => Node {
+                    value: Value::Seq(items),
+                    pos,
+                },
+                Open::Map(..) => return None,
+            },
+            Event::MappingEnd => match open.pop()? {
+                Open::Map(pos, entries, None) => Node {
+                    value: Value::Map(entries),
+                    pos,
+                },
+                Open::Map(..) | Open::Seq(..) => return None,
+            },
+            Event::Alias(_) | Event::UnresolvedAlias(_) => return None,
+            // Stream and document ends, comments and other presentation details.
+            _ => continue,
+        };
+        match open.last_mut() {
+            None if root.is_none() => root = Some(node),
+            None => return None,
+            Some(Open::Seq(_, items)) => items.push(node),
+            Some(Open::Map(_, entries, key)) => match key.take() {
+                Some(key) => entries.push((key, node)),
+                None => match &node.value {
+                    Value::Seq(_) | Value::Map(_) => return None,
+                    Value::Str(s) if s == "<<" => return None,
+                    _ => *key = Some(node),
+                },
+            },
+        }
+    }
+    if open.is_empty() { root } else { None }
+}
+
+/// A plain scalar resolved as serde-saphyr resolves it for an untyped value (YAML 1.2 core schema,
+/// strict booleans). Text that may be a number is handed to serde-saphyr itself, so its exact rules
+/// (radix prefixes, underscores, overflow, `.inf`) apply; `None` when that does not give a scalar.
+fn plain_scalar(text: &str) -> Option<Value> {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
+        _ => {}
+    }
+    if !may_be_number(text) {
+        return Some(Value::Str(text.to_owned()));
+    }
+    match serde_saphyr::from_str_with_options::<Value>(text, saphyr_options()).ok()? {
+        Value::Seq(_) | Value::Map(_) => None,
+        value => Some(value),
+    }
+}
+
+/// Whether a plain scalar could be read as a number: a superset of what serde-saphyr accepts
+/// (decimal, `0x`/`0o`/`0b`, underscores, exponents, `.inf`/`.nan` in any case, sexagesimal),
+/// narrow enough that ordinary words and tags such as `7d` or `3.12-slim` stay on the fast path.
+fn may_be_number(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let lower = unsigned.to_ascii_lowercase();
+    if matches!(lower.as_str(), ".inf" | ".nan" | "inf" | "nan" | "infinity") {
+        return true;
+    }
+    let bytes = lower.as_bytes();
+    match bytes {
+        [b'0', b'x' | b'o' | b'b', ..] => return true,
+        [] => return false,
+        _ => {}
+    }
+    bytes
+        .iter()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'e' | b'+' | b'-' | b':'))
+        && bytes.iter().any(u8::is_ascii_digit)
+}
+
+/// The first tab in the indentation of a line, searching from line `from.line` on (the line of
+/// the error itself counts only when its indentation holds the tab).
+fn indenting_tab(text: &str, from: Pos) -> Option<Pos> {
+    text.lines()
+        .enumerate()
+        .skip(from.line.saturating_sub(1))
+        .find_map(|(i, line)| {
+            let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+            line[..indent]
+                .find('\t')
+                .map(|col| Pos::new(i + 1, line[..col].chars().count() + 1))
+        })
 }
 
 fn to_usize(n: u64) -> usize {
@@ -272,6 +440,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn map(node: &Node) -> &[(Node, Node)] {
         node.as_map().unwrap()
@@ -316,6 +485,193 @@ mod tests {
         assert!(e.pos.line >= 1, "{e:?}");
         let e = parse("- a: 1\n b: 2\n").unwrap_err();
         assert!(e.pos.line >= 1, "{e:?}");
+    }
+
+    #[test]
+    fn an_indenting_tab_is_reported_where_it_is() {
+        // Before: line 1 (the end of the plain scalar before the tab), column 9.
+        let e = parse("- name: a\n\trepository: x\n").unwrap_err();
+        assert_eq!(e.pos, Pos::new(2, 1), "{e:?}");
+        assert!(e.message.contains("tab is used for indentation"), "{e:?}");
+        let e = parse("- name: a\n  repository: b\n- name: c\n \trepository: d\n").unwrap_err();
+        assert_eq!(e.pos, Pos::new(4, 2), "{e:?}");
+        // The scanner's own position already on the tab's line: the tab, not the key after it.
+        let e = parse("a:\n\tb: 1\n").unwrap_err();
+        assert_eq!(e.pos, Pos::new(2, 1), "{e:?}");
+        // A tab inside a value is not indentation: the parser's position stays.
+        let e = parse("a: [1,\n2\n").unwrap_err();
+        assert!(!e.message.contains("tab is used"), "{e:?}");
+    }
+
+    /// The event-built tree is serde-saphyr's tree, and never accepts what serde-saphyr refuses.
+    fn same_as_serde(text: &str) -> Result<bool, String> {
+        let fast = tree_from_events(text);
+        match (parse_with_serde(text), fast) {
+            (Some(slow), Some(fast)) if slow != fast => {
+                Err(format!("{text:?}:\nserde {slow:?}\nevents {fast:?}"))
+            }
+            (None, Some(fast)) => Err(format!("{text:?}: serde refuses, events give {fast:?}")),
+            (_, fast) => Ok(fast.is_some()),
+        }
+    }
+
+    #[test]
+    fn event_tree_equals_serde_tree_on_every_fixture() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+        let mut dirs = vec![root];
+        let (mut files, mut fast) = (0, 0);
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    files += 1;
+                    fast += usize::from(same_as_serde(&text).unwrap());
+                }
+            }
+        }
+        assert!(files > 20, "fixtures not found ({files} files)");
+        // The builder must actually take the ordinary files, not fall back on everything.
+        assert!(
+            fast * 2 > files,
+            "only {fast} of {files} fixtures took the event path"
+        );
+    }
+
+    #[test]
+    fn event_tree_keeps_positions_and_falls_back_where_it_must() {
+        let text =
+            "# c\n- name: x\n  source:\n    repo: a/b\n  list: [1, 'a', {b: c}]\n  delay: 7d\n";
+        assert!(same_as_serde(text).unwrap());
+        for text in [
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "<<: {a: 1}\n",
+            "a: 1\n---\nb: 2\n",
+            "? [a]\n: 1\n",
+            "a: [1, 2\n",
+        ] {
+            assert!(tree_from_events(text).is_none(), "{text:?}");
+            same_as_serde(text).unwrap();
+        }
+    }
+
+    fn scalar() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "x",
+            "7d",
+            "1.10",
+            "0x1F",
+            "0X1F",
+            "+1",
+            "-1",
+            "-",
+            "1_000",
+            ".inf",
+            "-.INF",
+            ".NaN",
+            "null",
+            "Null",
+            "~",
+            "True",
+            "FALSE",
+            "yes",
+            "on",
+            "'q'",
+            "\"0\"",
+            "3.12-slim",
+            "1e3",
+            "0o17",
+            "0b101",
+            "1:20",
+            "-.5",
+            "007",
+            "18446744073709551616",
+            "1e999",
+            "\"a\\tb\"",
+            "'it''s'",
+            "a b",
+            "ghcr.io/x/y:1",
+            "|\n  lit",
+            ">\n  fold",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    fn render(value: &Doc, indent: usize, out: &mut String) {
+        let pad = " ".repeat(indent);
+        match value {
+            Doc::Scalar(s) => {
+                out.push(' ');
+                out.push_str(&s.replace('\n', &format!("\n{pad}")));
+                out.push('\n');
+            }
+            Doc::Flow(items) => {
+                out.push_str(&format!(" [{}]\n", items.join(", ")));
+            }
+            Doc::Map(entries) if entries.is_empty() => out.push_str(" {}\n"),
+            Doc::Map(entries) => {
+                out.push('\n');
+                for (k, v) in entries {
+                    out.push_str(&format!("{pad}{k}:"));
+                    render(v, indent + 2, out);
+                }
+            }
+            Doc::Seq(items) if items.is_empty() => out.push_str(" []\n"),
+            Doc::Seq(items) => {
+                out.push('\n');
+                for item in items {
+                    out.push_str(&format!("{pad}-"));
+                    render(item, indent + 2, out);
+                }
+            }
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    enum Doc {
+        Scalar(String),
+        Flow(Vec<String>),
+        Map(Vec<(String, Doc)>),
+        Seq(Vec<Doc>),
+    }
+
+    fn doc() -> impl Strategy<Value = Doc> {
+        let leaf = prop_oneof![
+            scalar().prop_map(Doc::Scalar),
+            prop::collection::vec(scalar().prop_filter("flow", |s| !s.contains('\n')), 0..3)
+                .prop_map(Doc::Flow),
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(
+                    (
+                        prop::sample::select(vec!["a", "b", "on", "1", "k k"]),
+                        inner.clone()
+                    ),
+                    0..4
+                )
+                .prop_map(|e| Doc::Map(e.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+                prop::collection::vec(inner, 0..4).prop_map(Doc::Seq),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn event_tree_equals_serde_tree_on_generated_documents(d in doc(), junk in prop::option::of("[ \t:#\\-\\[\\]{}'\"a]{1,3}")) {
+            let mut text = String::from("root:");
+            render(&d, 2, &mut text);
+            if let Some(junk) = junk {
+                // Sometimes break the text, so that refusals are compared too.
+                let at = text.len() / 2;
+                let at = (0..=at).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+                text.insert_str(at, &junk);
+            }
+            same_as_serde(&text).map_err(TestCaseError::fail)?;
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use model::time::{Timestamp, TimestampError};
 
 /// Why the clock could not be set.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClockError {
     /// `--now` is not RFC 3339.
     #[error(transparent)]

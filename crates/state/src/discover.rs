@@ -31,14 +31,49 @@ pub enum Outcome {
     Failed {
         /// Digest of the Dockerfile when it could be read.
         dockerfile_digest: Option<String>,
-        /// What went wrong (one problem per line).
-        error: String,
+        /// What went wrong.
+        error: DiscoveryError,
     },
+}
+
+/// Why the dependencies of an image could not be discovered. Its text (one problem per line) is
+/// what the state file records in `discovery.error`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// The Dockerfile could not be read (see [`SourceError`]).
+    #[error("{0}")]
+    Source(String),
+    /// The shallow clone of the repository failed.
+    #[error("clone of {repo} failed: {message}")]
+    Clone {
+        /// The repository (`owner/name`).
+        repo: String,
+        /// What git said.
+        message: String,
+    },
+    /// The enrolment's platform is not one.
+    #[error("platform `{platform}`: {message}")]
+    Platform {
+        /// The platform as enrolled.
+        platform: String,
+        /// Why it is refused.
+        message: String,
+    },
+    /// The Dockerfile has errors: `<dockerfile>:<line>: <problem>`, one per line.
+    #[error("{}", .0.join("\n"))]
+    Dockerfile(Vec<String>),
+}
+
+impl From<SourceError> for DiscoveryError {
+    fn from(err: SourceError) -> Self {
+        DiscoveryError::Source(err.to_string())
+    }
 }
 
 impl Outcome {
     /// A failure without a Dockerfile.
-    pub fn failed(error: impl Into<String>) -> Self {
+    pub fn failed(error: impl Into<DiscoveryError>) -> Self {
         Outcome::Failed {
             dockerfile_digest: None,
             error: error.into(),
@@ -53,6 +88,7 @@ impl Outcome {
 
 /// Why a source file could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SourceError {
     /// The path leaves the repository.
     #[error(
@@ -171,7 +207,10 @@ pub fn analyze_bytes(bytes: &[u8], source: &EffectiveSource) -> Outcome {
         Err(err) => {
             return Outcome::Failed {
                 dockerfile_digest: Some(digest),
-                error: format!("platform `{}`: {err}", source.platform),
+                error: DiscoveryError::Platform {
+                    platform: source.platform.clone(),
+                    message: err.to_string(),
+                },
             };
         }
     };
@@ -181,15 +220,14 @@ pub fn analyze_bytes(bytes: &[u8], source: &EffectiveSource) -> Outcome {
     };
     let analysis = dockerfile::analyze(bytes, &options);
     if !analysis.errors.is_empty() {
-        let error = analysis
+        let problems = analysis
             .errors
             .iter()
             .map(|d| format!("{}:{}: {}", source.dockerfile, d.line, d.error))
-            .collect::<Vec<_>>()
-            .join("\n");
+            .collect();
         return Outcome::Failed {
             dockerfile_digest: Some(digest),
-            error,
+            error: DiscoveryError::Dockerfile(problems),
         };
     }
     let other = analysis
@@ -215,7 +253,7 @@ pub fn analyze_bytes(bytes: &[u8], source: &EffectiveSource) -> Outcome {
 pub fn discover(repo: &Path, source: &EffectiveSource) -> Outcome {
     match read_dockerfile(repo, &source.dockerfile) {
         Ok(bytes) => analyze_bytes(&bytes, source),
-        Err(err) => Outcome::failed(err.to_string()),
+        Err(err) => Outcome::failed(err),
     }
 }
 
@@ -224,6 +262,11 @@ pub fn discover(repo: &Path, source: &EffectiveSource) -> Outcome {
 pub fn discover_in_root(root: &Path, source: &EffectiveSource) -> Outcome {
     match repo_dir(root, &source.repo) {
         Ok(dir) => discover(&dir, source),
-        Err(err) => Outcome::failed(err.to_string()),
+        Err(err) => Outcome::failed(err),
     }
+}
+
+/// [`discover_in_root`] for many sources, in parallel (one thread per core), in their order.
+pub fn discover_all_in_root(root: &Path, sources: &[&EffectiveSource]) -> Vec<Outcome> {
+    model::par::map(sources, |source| discover_in_root(root, source))
 }

@@ -31,6 +31,7 @@ pub struct LoadError {
 
 /// The kinds of [`LoadError`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LoadErrorKind {
     /// Not YAML, or not the expected structure.
     Malformed,
@@ -96,7 +97,7 @@ fn options() -> serde_saphyr::Options {
     options
 }
 
-/// Parses the YAML of a current-format file into `T` (through [`crate::fastyaml`] when the text
+/// Parses the YAML of a current-format file into `T` (through the fast reader `fastyaml` when the text
 /// is in its subset, else serde-saphyr, which reports positions).
 pub fn parse_yaml<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, LoadError> {
     parse_yaml_tracked(text, file).map(|(value, _)| value)

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 /// A git command failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum GitError {
     /// `git` could not be started.
     #[error("cannot run git: {0}")]

@@ -3,9 +3,9 @@
 //! and git commits through the `git` CLI.
 //!
 //! The pieces, from pure to I/O:
-//! - [`format`]: the text of one state file (comment header + YAML) and parsing it back, with file,
-//!   line and column on malformed input and a refusal of unknown versions; [`fastyaml`] reads the
-//!   tools' own YAML subset quickly (falling back to serde-saphyr for anything else).
+//! - [`format`](mod@format): the text of one state file (comment header + YAML) and parsing it back, with file,
+//!   line and column on malformed input and a refusal of unknown versions; a fast reader of the
+//!   tools' own YAML subset does most of it (falling back to serde-saphyr for anything else).
 //! - [`legacy`]: reading the Python system's state files into the new types.
 //! - [`discover`]: one image's Dockerfile → its dependencies ([`discover::Outcome`]); the reading of
 //!   the file from a checked-out repository refuses paths escaping it.
@@ -15,18 +15,24 @@
 //!   (temp + fsync + rename + fsync dir) under an exclusive lock of the factory dir.
 //! - [`atomic`]: the one atomic writer of a single file (temp + fsync + rename + fsync dir).
 //! - [`git`]: shallow clones, commits, pushes with fetch/rebase/retry.
-//! - [`clock`]: the injectable clock (`--now`, `SOURCE_DATE_EPOCH`); [`par`]: a small parallel map.
+//! - [`clock`]: the injectable clock (`--now`, `SOURCE_DATE_EPOCH`).
+//!
+//! Not API: the fast reader `fastyaml` and the write path's failure-injection hook
+//! (`store::Step`, `Store::apply_with`) are public only with the `test-util` feature, for this
+//! crate's own tests.
 //!
 //! The state types themselves live in [`model::state`].
 
 pub mod atomic;
 pub mod clock;
 pub mod discover;
+#[cfg(feature = "test-util")]
 pub mod fastyaml;
+#[cfg(not(feature = "test-util"))]
+mod fastyaml;
 pub mod format;
 pub mod git;
 pub mod legacy;
-pub mod par;
 pub mod store;
 pub mod update;
 

@@ -16,7 +16,7 @@
 //! imported ([`crate::legacy`]) and rewritten in the current format; `*.example.yaml` files are
 //! ignored.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -40,6 +40,7 @@ pub const ARCHIVED_BASES_DIR: &str = "state/_archive/base-images";
 
 /// An I/O or serialisation failure of the store (per-file problems are [`LoadError`]s).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// A file operation failed.
     #[error("{path}: {source}")]
@@ -95,13 +96,25 @@ pub struct Loaded {
     /// Legacy files imported (relative paths).
     pub imported: Vec<PathBuf>,
     /// Text of every state file that loaded, by path relative to the factory dir.
-    pub texts: BTreeMap<PathBuf, String>,
+    pub(crate) texts: BTreeMap<PathBuf, String>,
     /// Paths (relative) of files that failed to load.
-    pub failed_paths: BTreeSet<PathBuf>,
-    /// Paths (relative) of files in the format the tools write (read by [`crate::fastyaml`]):
+    pub(crate) failed_paths: BTreeSet<PathBuf>,
+    /// Paths (relative) of files in the format the tools write (read by the fast reader `fastyaml`):
     /// such a file is rewritten only when its content changes, so an unchanged run renders
     /// nothing. Other files (hand-formatted, legacy) are rewritten in the canonical form.
-    pub tidy: BTreeSet<PathBuf>,
+    pub(crate) tidy: HashSet<PathBuf>,
+}
+
+impl Loaded {
+    /// How many state files loaded (active and archived, legacy ones included).
+    pub fn files_loaded(&self) -> usize {
+        self.texts.len()
+    }
+
+    /// Relative paths of the files that failed to load, sorted (never written by this run).
+    pub fn failed_paths(&self) -> impl Iterator<Item = &Path> {
+        self.failed_paths.iter().map(PathBuf::as_path)
+    }
 }
 
 /// The file operations that bring the disk to a new state.
@@ -138,13 +151,32 @@ impl Plan {
     }
 }
 
-/// A step of [`Store::apply_with`], for failure injection.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step<'a> {
-    /// About to rename the temporary file over this target.
-    Rename(&'a Path),
-    /// About to remove this file.
-    Delete(&'a Path),
+#[cfg(feature = "test-util")]
+pub use inject::Step;
+use inject::Step as InjectStep;
+
+/// The failure-injection hook of the write path: crate-private unless the `test-util` feature
+/// (for the crash tests) re-exports it.
+mod inject {
+    use std::path::Path;
+
+    /// A step of the write path, for failure injection (tests of crash safety; not API).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum Step<'a> {
+        /// About to write the temporary file of this target (the hook sees every temporary file
+        /// before they are written in parallel; a failure leaves the earlier ones written and this
+        /// one torn, as a crash would).
+        WriteTemp(&'a Path),
+        /// About to make the temporary files durable (`syncfs`, or `fsync` per file).
+        SyncFiles,
+        /// About to rename the temporary file over this target.
+        Rename(&'a Path),
+        /// About to remove this file.
+        Delete(&'a Path),
+        /// About to fsync this directory (absolute path).
+        SyncDir(&'a Path),
+    }
 }
 
 /// The relative path of each entity's file.
@@ -222,7 +254,7 @@ fn render_entities(
         };
         entities.push((path, e));
     }
-    let texts = crate::par::map(&entities, |(_, entity)| match entity {
+    let texts = model::par::map(&entities, |(_, entity)| match entity {
         Entity::Image(image) => format::render_image(image).map(Some),
         Entity::Base(base) => format::render_base(base).map(Some),
         Entity::Same => Ok(None),
@@ -312,12 +344,15 @@ impl Store {
                 });
             }
         }
-        let parsed = crate::par::map(&jobs, |job| parse_job(job, now));
+        let parsed = model::par::map(&jobs, |job| parse_job(job, now));
 
         let mut loaded = Loaded::default();
         let mut by_reference: BTreeMap<String, String> = BTreeMap::new();
         let mut legacy_bases: BTreeMap<String, String> = BTreeMap::new();
         let mut legacy_images = Vec::new();
+        // Collected first, then built in one go: inserting paths one by one into the maps
+        // compared path components ~40 ms on a 10,000-image fleet.
+        let (mut texts, mut tidy_paths) = (Vec::new(), Vec::new());
         for (job, (text, parsed)) in jobs.into_iter().zip(parsed) {
             let Job {
                 archived,
@@ -370,9 +405,9 @@ impl Store {
                     by_reference.insert(canonical, id.clone());
                     map.insert(id, base);
                     if tidy {
-                        loaded.tidy.insert(rel.clone());
+                        tidy_paths.push(rel.clone());
                     }
-                    loaded.texts.insert(rel, text);
+                    texts.push((rel, text));
                 }
                 Parsed::Image(image, tidy) => {
                     let map = if archived {
@@ -382,9 +417,9 @@ impl Store {
                     };
                     map.insert(stem, *image);
                     if tidy {
-                        loaded.tidy.insert(rel.clone());
+                        tidy_paths.push(rel.clone());
                     }
-                    loaded.texts.insert(rel, text);
+                    texts.push((rel, text));
                 }
             }
         }
@@ -405,11 +440,13 @@ impl Store {
                 Ok(image) => {
                     loaded.imported.push(rel.clone());
                     loaded.state.images.insert(image.name.clone(), image);
-                    loaded.texts.insert(rel, text);
+                    texts.push((rel, text));
                 }
                 Err(err) => fail(&mut loaded, err, rel, Some(stem), true),
             }
         }
+        loaded.texts = texts.into_iter().collect();
+        loaded.tidy = tidy_paths.into_iter().collect();
         loaded.imported.sort();
         loaded.errors.sort_by(|a, b| a.file.cmp(&b.file));
         Ok(loaded)
@@ -473,15 +510,24 @@ impl Store {
 
     /// Applies `plan` atomically per file (see the module documentation). Returns bytes written.
     pub fn apply(&self, plan: &Plan) -> Result<usize, StoreError> {
-        self.apply_with(plan, &mut |_| Ok(()))
+        self.apply_inner(plan, &mut |_| Ok(()))
     }
 
-    /// [`Store::apply`] calling `hook` before every rename and removal; an error from the hook
-    /// stops the write there (used to test crash safety).
+    /// [`Store::apply`] calling `hook` before every step; an error from the hook stops the write
+    /// there as a crash would, leaving temporary files behind (the crash tests; not API).
+    #[cfg(feature = "test-util")]
     pub fn apply_with(
         &self,
         plan: &Plan,
         hook: &mut dyn FnMut(Step<'_>) -> io::Result<()>,
+    ) -> Result<usize, StoreError> {
+        self.apply_inner(plan, hook)
+    }
+
+    fn apply_inner(
+        &self,
+        plan: &Plan,
+        hook: &mut dyn FnMut(InjectStep<'_>) -> io::Result<()>,
     ) -> Result<usize, StoreError> {
         if plan.is_empty() {
             return Ok(0);
@@ -500,15 +546,28 @@ impl Store {
             }
         }
         let pid = std::process::id();
-        // Temporary files are written in parallel (file creation dominates a first run).
-        let written = crate::par::map(&plan.writes, |(rel, text)| {
+        let temp_of = |rel: &Path| {
             let target = self.dir.join(rel);
-            let parent = target.parent().unwrap_or(&self.dir).to_path_buf();
             let name = target
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let temp = parent.join(format!(".{name}.tmp-{pid}"));
+            let temp = target
+                .parent()
+                .unwrap_or(&self.dir)
+                .join(format!(".{name}.tmp-{pid}"));
+            (temp, target)
+        };
+        // The hook sees every temporary file before the parallel write; the first it refuses
+        // is where the simulated crash happens.
+        let crash_at = plan
+            .writes
+            .iter()
+            .position(|(rel, _)| hook(InjectStep::WriteTemp(rel)).is_err());
+        let count = crash_at.unwrap_or(plan.writes.len());
+        // Temporary files are written in parallel (file creation dominates a first run).
+        let written = model::par::map(&plan.writes[..count], |(rel, text)| {
+            let (temp, target) = temp_of(rel);
             let result = File::create(&temp).and_then(|mut file| {
                 file.write_all(text.as_bytes())?;
                 if !SYNCFS {
@@ -520,6 +579,12 @@ impl Store {
                 .map(|()| (temp.clone(), target))
                 .map_err(|source| StoreError::Io { path: temp, source })
         });
+        if let Some(at) = crash_at {
+            // A crash in the middle of a write leaves a torn temporary file.
+            let (rel, text) = &plan.writes[at];
+            let _ = fs::write(temp_of(rel).0, &text.as_bytes()[..text.len() / 2]);
+            return Err(StoreError::Injected(rel.clone()));
+        }
         let mut temps = Vec::with_capacity(written.len());
         let mut first_error = None;
         for (result, (rel, _)) in written.into_iter().zip(&plan.writes) {
@@ -531,51 +596,40 @@ impl Store {
             }
         }
         if let Some(err) = first_error {
+            // A real I/O error (not a crash): clean up.
             for (temp, _, _) in &temps {
                 let _ = fs::remove_file(temp);
             }
             return Err(err);
         }
+        let injected = |path: &Path| StoreError::Injected(path.to_path_buf());
+        hook(InjectStep::SyncFiles).map_err(|_| injected(&self.dir))?;
         if SYNCFS {
             sync_filesystem(&self.dir).map_err(io_err(&self.dir))?;
         }
-        let mut result = Ok(());
         for (temp, target, rel) in &temps {
-            if let Err(err) = hook(Step::Rename(rel)) {
-                result = Err(StoreError::Injected(rel.to_path_buf()));
-                let _ = err;
-                break;
-            }
+            hook(InjectStep::Rename(rel)).map_err(|_| injected(rel))?;
             fs::rename(temp, target).map_err(io_err(target))?;
         }
-        if result.is_ok() {
-            for rel in &plan.deletes {
-                if hook(Step::Delete(rel)).is_err() {
-                    result = Err(StoreError::Injected(rel.clone()));
-                    break;
-                }
-                let path = self.dir.join(rel);
-                match fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-                    Err(err) => return Err(io_err(&path)(err)),
-                }
-                if let Some(parent) = path.parent() {
-                    dirs.insert(parent.to_path_buf());
-                }
+        for rel in &plan.deletes {
+            hook(InjectStep::Delete(rel)).map_err(|_| injected(rel))?;
+            let path = self.dir.join(rel);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(io_err(&path)(err)),
             }
-        }
-        if result.is_err() {
-            for (temp, _, _) in &temps {
-                let _ = fs::remove_file(temp);
+            if let Some(parent) = path.parent() {
+                dirs.insert(parent.to_path_buf());
             }
         }
         for dir in &dirs {
+            hook(InjectStep::SyncDir(dir)).map_err(|_| injected(dir))?;
             File::open(dir)
                 .and_then(|d| d.sync_all())
                 .map_err(io_err(dir))?;
         }
-        result.map(|()| plan.bytes())
+        Ok(plan.bytes())
     }
 }
 

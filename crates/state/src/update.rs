@@ -66,6 +66,7 @@ pub struct Input<'a> {
 /// What changed, for the summary and the commit message.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Event {
     /// A new image was enrolled.
     Enrolled {
@@ -343,333 +344,409 @@ fn archived_match<'a>(
         .map(|(key, a)| (key.clone(), a))
 }
 
-/// Computes the new state (see the module documentation).
+/// Computes the new state (see the module documentation), in named phases.
 pub fn update(prev: &State, input: &Input<'_>) -> Update {
-    let now = input.now;
-    let full = input.only.is_none();
-    let selected = |name: &str| input.only.is_none_or(|only| only.contains(name));
-    let mut events = Vec::new();
-    let mut next = State {
-        images: BTreeMap::new(),
-        bases: BTreeMap::new(),
-        archived_images: prev.archived_images.clone(),
-        archived_bases: prev.archived_bases.clone(),
-    };
-
-    let enrolled: BTreeMap<&str, &EffectiveImage> = input
-        .enrollment
-        .iter()
-        .map(|i| (i.name.as_str(), i))
-        .collect();
-    let managed_by_repo: BTreeMap<RepoKey, &str> = input
-        .enrollment
-        .iter()
-        .filter(|i| i.is_managed())
-        .map(|i| (repo_key(i), i.name.as_str()))
-        .collect();
-    let active_base_by_repo: BTreeMap<RepoKey, &str> = prev
-        .bases
-        .iter()
-        .filter_map(|(id, b)| base_ref(b).map(|r| (repo_key_of_ref(&r), id.as_str())))
-        .collect();
-
-    let mut ids = BaseIds::new();
-    for (id, base) in prev.bases.iter().chain(prev.archived_bases.iter()) {
-        if let Some(r) = base_ref(base) {
-            let _ = ids.record(id, &r);
-        }
-    }
-
-    // 1. Enrolled images.
-    for image in input.enrollment {
-        let name = image.name.as_str();
-        if input.frozen_images.contains(name) {
-            continue;
-        }
-        if !selected(name) {
-            if let Some(old) = prev.images.get(name) {
-                next.images.insert(name.to_owned(), old.clone());
-            }
-            continue;
-        }
-        let mut state = match prev.images.get(name) {
-            Some(old) if compatible(old, image) => old.clone(),
-            Some(old) => {
-                archive_image(
-                    &mut next.archived_images,
-                    old.clone(),
-                    ArchiveReason::Replaced,
-                    now,
-                );
-                events.push(Event::Replaced {
-                    name: name.to_owned(),
-                });
-                fresh_image(image, now)
-            }
-            None => match archived_match(&next.archived_images, name, image) {
-                Some((key, archived)) => {
-                    let mut restored = archived.clone();
-                    let note = format!(
-                        "re-enrolled: restored from state/_archive/images/{key}.yaml{}",
-                        archived
-                            .archived
-                            .as_ref()
-                            .map(|a| format!(" (archived {})", a.at))
-                            .unwrap_or_default()
-                    );
-                    restored.archived = None;
-                    push_history(
-                        &mut restored.history,
-                        lifecycle_entry(now, HistoryEvent::Restored, note),
-                    );
-                    next.archived_images.remove(&key);
-                    events.push(Event::Restored {
-                        name: name.to_owned(),
-                    });
-                    restored
-                }
-                None => {
-                    if let Some(archived) = next.archived_images.get(name) {
-                        events.push(Event::RestoreRefused {
-                            name: name.to_owned(),
-                            reason: format!(
-                                "archived record is for {}/{}, now {}/{}",
-                                archived.enrollment.registry,
-                                archived.enrollment.repository,
-                                image.registry,
-                                image.repository
-                            ),
-                        });
-                    }
-                    let mut fresh = fresh_image(image, now);
-                    match active_base_by_repo.get(&repo_key(image)) {
-                        Some(base) if image.is_managed() => {
-                            push_history(
-                                &mut fresh.history,
-                                lifecycle_entry(
-                                    now,
-                                    HistoryEvent::Promoted,
-                                    format!("enrolled while tracked as base image `{base}`"),
-                                ),
-                            );
-                            events.push(Event::Promoted {
-                                name: name.to_owned(),
-                                base: (*base).to_owned(),
-                            });
-                        }
-                        _ => events.push(Event::Enrolled {
-                            name: name.to_owned(),
-                        }),
-                    }
-                    fresh
-                }
-            },
-        };
-        state.version = STATE_VERSION;
-        state.name = name.to_owned();
-        state.kind = image.kind;
-        if state.enrollment != *image {
-            state.enrollment = image.clone();
-        }
-        match image.kind {
-            ImageKind::External => {
-                state.watch = Some(Watch {
-                    strategy: WatchStrategy::Digest,
-                    constraint: image.tag.clone().unwrap_or_else(|| "latest".to_owned()),
-                });
-                state.discovery = None;
-                state.depends_on.clear();
-                state.base_images.clear();
-                state.other_refs.clear();
-                state.managed_parents.clear();
-            }
-            ImageKind::Managed => {
-                state.watch = None;
-                apply_discovery(
-                    &mut state,
-                    image,
-                    input.outcomes.get(name),
-                    now,
-                    &mut events,
-                );
-            }
-        }
-        if let Some(build) = input.build.filter(|b| b.image == name) {
-            record_build(&mut state, build, now, &mut events);
-        }
-        next.images.insert(name.to_owned(), state);
-    }
-
-    // An archive entry beside an active compatible image is the leftover of an interrupted
-    // restore (the active file was written, the archive not yet removed): drop it.
-    for (name, image) in &next.images {
-        while let Some((key, _)) = archived_match(&next.archived_images, name, &image.enrollment) {
-            next.archived_images.remove(&key);
-        }
-    }
-
-    // 2. Removed images (full runs only; `--image` runs leave them as they are).
-    let mut demoted: BTreeMap<RepoKey, ImageState> = BTreeMap::new();
-    if !full {
-        for (name, old) in &prev.images {
-            if !enrolled.contains_key(name.as_str()) {
-                next.images.insert(name.clone(), old.clone());
-            }
-        }
-    } else {
-        let depended: BTreeSet<RepoKey> = next
-            .images
-            .values()
-            .filter(|i| i.is_managed())
-            .flat_map(|i| i.depends_on.iter().map(String::as_str))
-            .collect::<std::collections::HashSet<&str>>()
-            .into_iter()
-            .filter_map(ref_info)
-            .map(|info| info.key.clone())
-            .collect();
-        for (name, old) in &prev.images {
-            if enrolled.contains_key(name.as_str()) || input.frozen_images.contains(name) {
-                continue;
-            }
-            let key = repo_key(&old.enrollment);
-            let mut old = old.clone();
-            if old.is_managed() && depended.contains(&key) {
-                push_history(
-                    &mut old.history,
-                    lifecycle_entry(
-                        now,
-                        HistoryEvent::Demoted,
-                        "removed from images.yaml while other images build from it: tracked \
-                         as a base image"
-                            .to_owned(),
-                    ),
-                );
-                demoted.insert(key, old.clone());
-                archive_image(&mut next.archived_images, old, ArchiveReason::Demoted, now);
-                events.push(Event::Demoted { name: name.clone() });
-            } else {
-                archive_image(&mut next.archived_images, old, ArchiveReason::Removed, now);
-                events.push(Event::Archived { name: name.clone() });
-            }
-        }
-    }
-
-    // 3. Classify the dependencies of updated managed images.
-    let mut base_refs: BTreeMap<String, ImageRef> = BTreeMap::new();
-    for (id, base) in &prev.bases {
-        if let Some(r) = base_ref(base) {
-            base_refs.insert(id.clone(), r);
-        }
-    }
-    for (name, state) in next.images.iter_mut() {
-        if !selected(name) || !state.is_managed() {
-            continue;
-        }
-        let mut bases = BTreeSet::new();
-        let mut parents = BTreeSet::new();
-        for text in &state.depends_on {
-            let Some(info) = ref_info(text) else {
-                continue;
-            };
-            match managed_by_repo.get(&info.key) {
-                // Building FROM an earlier version of itself: recorded in `dependsOn`, but
-                // neither a base nor a parent (watching it would rebuild it after every build).
-                Some(parent) if *parent == name.as_str() => {}
-                Some(parent) => {
-                    parents.insert((*parent).to_owned());
-                }
-                None => {
-                    let id = ids.assign(&info.reference);
-                    if !base_refs.contains_key(&id) {
-                        base_refs.insert(id.clone(), info.reference.clone());
-                    }
-                    bases.insert(id);
-                }
-            }
-        }
-        state.base_images = bases.into_iter().collect();
-        state.managed_parents = parents.into_iter().collect();
-        let deps: BTreeSet<&String> = state
-            .base_images
-            .iter()
-            .chain(state.managed_parents.iter())
-            .collect();
-        state.rebuild.pending.retain(|p| deps.contains(&p.base));
-    }
-
-    // 4. Base images.
-    let mut dependents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for state in next.images.values().filter(|i| i.is_managed()) {
-        for id in &state.base_images {
-            dependents
-                .entry(id.clone())
-                .or_default()
-                .insert(state.name.clone());
-        }
-    }
-    for (id, deps) in &dependents {
-        if input.frozen_bases.contains(id) {
-            continue;
-        }
-        let (mut base, fresh) = if let Some(old) = prev.bases.get(id) {
-            (old.clone(), false)
-        } else if let Some(mut archived) = next.archived_bases.remove(id) {
-            archived.archived = None;
-            events.push(Event::BaseRestored { id: id.clone() });
-            (archived, false)
-        } else if let Some(reference) = base_refs.get(id) {
-            events.push(Event::BaseAdded { id: id.clone() });
-            (fresh_base(id, reference, now), true)
-        } else {
-            // Referenced by an untouched image but its file is gone: nothing to rebuild it from.
-            continue;
-        };
-        if let Some(reference) = base_ref(&base) {
-            apply_reference(&mut base, &reference);
-            if let Some(image) = demoted.get(&repo_key_of_ref(&reference)) {
-                seed_from_demoted(&mut base, image, fresh);
-            }
-        }
-        base.version = STATE_VERSION;
-        base.id = id.clone();
-        base.dependents = deps.iter().cloned().collect();
-        base.rebuild_eligible_at.retain(|k, _| deps.contains(k));
-        next.bases.insert(id.clone(), base);
-    }
-    // Same for bases: an active base wins over a leftover archive of the same id.
-    for id in next.bases.keys() {
-        next.archived_bases.remove(id);
-    }
-    for (id, old) in &prev.bases {
-        if next.bases.contains_key(id) || input.frozen_bases.contains(id) {
-            continue;
-        }
-        if !input.frozen_images.is_empty() {
-            // Some images' dependencies are unknown: archive nothing this run.
-            next.bases.insert(id.clone(), old.clone());
-            continue;
-        }
-        let reason = match base_ref(old) {
-            Some(r) if managed_by_repo.contains_key(&repo_key_of_ref(&r)) => {
-                ArchiveReason::Promoted
-            }
-            _ => ArchiveReason::NoDependents,
-        };
-        let mut archived = old.clone();
-        archived.dependents.clear();
-        archived.rebuild_eligible_at.clear();
-        archived.archived = Some(Archived { at: now, reason });
-        next.archived_bases.insert(id.clone(), archived);
-        events.push(Event::BaseArchived {
-            id: id.clone(),
-            reason,
-        });
-    }
-
+    let mut run = Run::new(prev, input);
+    run.enrolled_images();
+    run.drop_restore_leftovers();
+    let demoted = run.removed_images();
+    let base_refs = run.classify_dependencies();
+    run.base_images(&base_refs, &demoted);
+    run.archive_unused_bases();
+    let mut events = run.events;
     events.sort();
     Update {
-        state: next,
+        state: run.next,
         events,
+    }
+}
+
+/// One computation of [`update`]: its inputs, the state being built and what happened so far.
+struct Run<'a> {
+    prev: &'a State,
+    input: &'a Input<'a>,
+    now: Timestamp,
+    next: State,
+    events: Vec<Event>,
+    /// Managed images by registry/repository (promotion, managed parents).
+    managed_by_repo: BTreeMap<RepoKey, &'a str>,
+    /// Base ids, seeded with every id recorded in state (stable ids).
+    ids: BaseIds,
+}
+
+impl<'a> Run<'a> {
+    fn new(prev: &'a State, input: &'a Input<'a>) -> Self {
+        let managed_by_repo = input
+            .enrollment
+            .iter()
+            .filter(|i| i.is_managed())
+            .map(|i| (repo_key(i), i.name.as_str()))
+            .collect();
+        let mut ids = BaseIds::new();
+        for (id, base) in prev.bases.iter().chain(prev.archived_bases.iter()) {
+            if let Some(r) = base_ref(base) {
+                let _ = ids.record(id, &r);
+            }
+        }
+        Self {
+            prev,
+            input,
+            now: input.now,
+            next: State {
+                images: BTreeMap::new(),
+                bases: BTreeMap::new(),
+                archived_images: prev.archived_images.clone(),
+                archived_bases: prev.archived_bases.clone(),
+            },
+            events: Vec::new(),
+            managed_by_repo,
+            ids,
+        }
+    }
+
+    /// Whether this run updates `name` (all images, or those of `--image`).
+    fn selected(input: &Input<'_>, name: &str) -> bool {
+        input.only.is_none_or(|only| only.contains(name))
+    }
+
+    /// Phase 1: the state of every enrolled image — carried over, replaced, restored from the
+    /// archive, promoted from a base or fresh — with its configuration and discovery applied.
+    fn enrolled_images(&mut self) {
+        let active_base_by_repo: BTreeMap<RepoKey, &str> = self
+            .prev
+            .bases
+            .iter()
+            .filter_map(|(id, b)| base_ref(b).map(|r| (repo_key_of_ref(&r), id.as_str())))
+            .collect();
+        for image in self.input.enrollment {
+            let name = image.name.as_str();
+            if self.input.frozen_images.contains(name) {
+                continue;
+            }
+            if !Self::selected(self.input, name) {
+                if let Some(old) = self.prev.images.get(name) {
+                    self.next.images.insert(name.to_owned(), old.clone());
+                }
+                continue;
+            }
+            let mut state = match self.prev.images.get(name) {
+                Some(old) if compatible(old, image) => old.clone(),
+                Some(old) => {
+                    archive_image(
+                        &mut self.next.archived_images,
+                        old.clone(),
+                        ArchiveReason::Replaced,
+                        self.now,
+                    );
+                    self.events.push(Event::Replaced {
+                        name: name.to_owned(),
+                    });
+                    fresh_image(image, self.now)
+                }
+                None => match archived_match(&self.next.archived_images, name, image) {
+                    Some((key, archived)) => {
+                        let mut restored = archived.clone();
+                        let note = format!(
+                            "re-enrolled: restored from state/_archive/images/{key}.yaml{}",
+                            archived
+                                .archived
+                                .as_ref()
+                                .map(|a| format!(" (archived {})", a.at))
+                                .unwrap_or_default()
+                        );
+                        restored.archived = None;
+                        push_history(
+                            &mut restored.history,
+                            lifecycle_entry(self.now, HistoryEvent::Restored, note),
+                        );
+                        self.next.archived_images.remove(&key);
+                        self.events.push(Event::Restored {
+                            name: name.to_owned(),
+                        });
+                        restored
+                    }
+                    None => {
+                        if let Some(archived) = self.next.archived_images.get(name) {
+                            self.events.push(Event::RestoreRefused {
+                                name: name.to_owned(),
+                                reason: format!(
+                                    "archived record is for {}/{}, now {}/{}",
+                                    archived.enrollment.registry,
+                                    archived.enrollment.repository,
+                                    image.registry,
+                                    image.repository
+                                ),
+                            });
+                        }
+                        let mut fresh = fresh_image(image, self.now);
+                        match active_base_by_repo.get(&repo_key(image)) {
+                            Some(base) if image.is_managed() => {
+                                push_history(
+                                    &mut fresh.history,
+                                    lifecycle_entry(
+                                        self.now,
+                                        HistoryEvent::Promoted,
+                                        format!("enrolled while tracked as base image `{base}`"),
+                                    ),
+                                );
+                                self.events.push(Event::Promoted {
+                                    name: name.to_owned(),
+                                    base: (*base).to_owned(),
+                                });
+                            }
+                            _ => self.events.push(Event::Enrolled {
+                                name: name.to_owned(),
+                            }),
+                        }
+                        fresh
+                    }
+                },
+            };
+            state.version = STATE_VERSION;
+            state.name = name.to_owned();
+            state.kind = image.kind;
+            if state.enrollment != *image {
+                state.enrollment = image.clone();
+            }
+            match image.kind {
+                ImageKind::External => {
+                    state.watch = Some(Watch {
+                        strategy: WatchStrategy::Digest,
+                        constraint: image.tag.clone().unwrap_or_else(|| "latest".to_owned()),
+                    });
+                    state.discovery = None;
+                    state.depends_on.clear();
+                    state.base_images.clear();
+                    state.other_refs.clear();
+                    state.managed_parents.clear();
+                }
+                ImageKind::Managed => {
+                    state.watch = None;
+                    apply_discovery(
+                        &mut state,
+                        image,
+                        self.input.outcomes.get(name),
+                        self.now,
+                        &mut self.events,
+                    );
+                }
+            }
+            if let Some(build) = self.input.build.filter(|b| b.image == name) {
+                record_build(&mut state, build, self.now, &mut self.events);
+            }
+            self.next.images.insert(name.to_owned(), state);
+        }
+    }
+
+    /// An archive entry beside an active compatible image is the leftover of an interrupted
+    /// restore (the active file was written, the archive not yet removed): drop it.
+    fn drop_restore_leftovers(&mut self) {
+        for (name, image) in &self.next.images {
+            while let Some((key, _)) =
+                archived_match(&self.next.archived_images, name, &image.enrollment)
+            {
+                self.next.archived_images.remove(&key);
+            }
+        }
+    }
+
+    /// Phase 2: removed images (full runs only; `--image` runs leave them as they are) are
+    /// archived, or demoted to bases when other images build from them. Returns the demoted
+    /// images by registry/repository.
+    fn removed_images(&mut self) -> BTreeMap<RepoKey, ImageState> {
+        let full = self.input.only.is_none();
+        let enrolled: BTreeSet<&str> = self
+            .input
+            .enrollment
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
+        let mut demoted: BTreeMap<RepoKey, ImageState> = BTreeMap::new();
+        if !full {
+            for (name, old) in &self.prev.images {
+                if !enrolled.contains(name.as_str()) {
+                    self.next.images.insert(name.clone(), old.clone());
+                }
+            }
+        } else {
+            let depended: BTreeSet<RepoKey> = self
+                .next
+                .images
+                .values()
+                .filter(|i| i.is_managed())
+                .flat_map(|i| i.depends_on.iter().map(String::as_str))
+                .collect::<std::collections::HashSet<&str>>()
+                .into_iter()
+                .filter_map(ref_info)
+                .map(|info| info.key.clone())
+                .collect();
+            for (name, old) in &self.prev.images {
+                if enrolled.contains(name.as_str()) || self.input.frozen_images.contains(name) {
+                    continue;
+                }
+                let key = repo_key(&old.enrollment);
+                let mut old = old.clone();
+                if old.is_managed() && depended.contains(&key) {
+                    push_history(
+                        &mut old.history,
+                        lifecycle_entry(
+                            self.now,
+                            HistoryEvent::Demoted,
+                            "removed from images.yaml while other images build from it: tracked \
+                             as a base image"
+                                .to_owned(),
+                        ),
+                    );
+                    demoted.insert(key, old.clone());
+                    archive_image(
+                        &mut self.next.archived_images,
+                        old,
+                        ArchiveReason::Demoted,
+                        self.now,
+                    );
+                    self.events.push(Event::Demoted { name: name.clone() });
+                } else {
+                    archive_image(
+                        &mut self.next.archived_images,
+                        old,
+                        ArchiveReason::Removed,
+                        self.now,
+                    );
+                    self.events.push(Event::Archived { name: name.clone() });
+                }
+            }
+        }
+        demoted
+    }
+
+    /// Phase 3: the dependencies of the updated managed images, classified into bases (ids
+    /// assigned) and managed parents. Returns every known base reference by id.
+    fn classify_dependencies(&mut self) -> BTreeMap<String, ImageRef> {
+        let mut base_refs: BTreeMap<String, ImageRef> = BTreeMap::new();
+        for (id, base) in &self.prev.bases {
+            if let Some(r) = base_ref(base) {
+                base_refs.insert(id.clone(), r);
+            }
+        }
+        for (name, state) in self.next.images.iter_mut() {
+            if !Self::selected(self.input, name) || !state.is_managed() {
+                continue;
+            }
+            let mut bases = BTreeSet::new();
+            let mut parents = BTreeSet::new();
+            for text in &state.depends_on {
+                let Some(info) = ref_info(text) else {
+                    continue;
+                };
+                match self.managed_by_repo.get(&info.key) {
+                    // Building FROM an earlier version of itself: recorded in `dependsOn`, but
+                    // neither a base nor a parent (watching it would rebuild it after every build).
+                    Some(parent) if *parent == name.as_str() => {}
+                    Some(parent) => {
+                        parents.insert((*parent).to_owned());
+                    }
+                    None => {
+                        let id = self.ids.assign(&info.reference);
+                        if !base_refs.contains_key(&id) {
+                            base_refs.insert(id.clone(), info.reference.clone());
+                        }
+                        bases.insert(id);
+                    }
+                }
+            }
+            state.base_images = bases.into_iter().collect();
+            state.managed_parents = parents.into_iter().collect();
+            let deps: BTreeSet<&String> = state
+                .base_images
+                .iter()
+                .chain(state.managed_parents.iter())
+                .collect();
+            state.rebuild.pending.retain(|p| deps.contains(&p.base));
+        }
+        base_refs
+    }
+
+    /// Phase 4: the state of every base with dependents — carried over, restored from the
+    /// archive or fresh (seeded from a demoted image).
+    fn base_images(
+        &mut self,
+        base_refs: &BTreeMap<String, ImageRef>,
+        demoted: &BTreeMap<RepoKey, ImageState>,
+    ) {
+        let mut dependents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for state in self.next.images.values().filter(|i| i.is_managed()) {
+            for id in &state.base_images {
+                dependents
+                    .entry(id.clone())
+                    .or_default()
+                    .insert(state.name.clone());
+            }
+        }
+        for (id, deps) in &dependents {
+            if self.input.frozen_bases.contains(id) {
+                continue;
+            }
+            let (mut base, fresh) = if let Some(old) = self.prev.bases.get(id) {
+                (old.clone(), false)
+            } else if let Some(mut archived) = self.next.archived_bases.remove(id) {
+                archived.archived = None;
+                self.events.push(Event::BaseRestored { id: id.clone() });
+                (archived, false)
+            } else if let Some(reference) = base_refs.get(id) {
+                self.events.push(Event::BaseAdded { id: id.clone() });
+                (fresh_base(id, reference, self.now), true)
+            } else {
+                // Referenced by an untouched image but its file is gone: nothing to rebuild it from.
+                continue;
+            };
+            if let Some(reference) = base_ref(&base) {
+                apply_reference(&mut base, &reference);
+                if let Some(image) = demoted.get(&repo_key_of_ref(&reference)) {
+                    seed_from_demoted(&mut base, image, fresh);
+                }
+            }
+            base.version = STATE_VERSION;
+            base.id = id.clone();
+            base.dependents = deps.iter().cloned().collect();
+            base.rebuild_eligible_at.retain(|k, _| deps.contains(k));
+            self.next.bases.insert(id.clone(), base);
+        }
+    }
+
+    /// Phase 5: an active base wins over a leftover archive of the same id; bases without
+    /// dependents are archived (promoted ones too), unless some image's dependencies are unknown.
+    fn archive_unused_bases(&mut self) {
+        for id in self.next.bases.keys() {
+            self.next.archived_bases.remove(id);
+        }
+        for (id, old) in &self.prev.bases {
+            if self.next.bases.contains_key(id) || self.input.frozen_bases.contains(id) {
+                continue;
+            }
+            if !self.input.frozen_images.is_empty() {
+                // Some images' dependencies are unknown: archive nothing this run.
+                self.next.bases.insert(id.clone(), old.clone());
+                continue;
+            }
+            let reason = match base_ref(old) {
+                Some(r) if self.managed_by_repo.contains_key(&repo_key_of_ref(&r)) => {
+                    ArchiveReason::Promoted
+                }
+                _ => ArchiveReason::NoDependents,
+            };
+            let mut archived = old.clone();
+            archived.dependents.clear();
+            archived.rebuild_eligible_at.clear();
+            archived.archived = Some(Archived {
+                at: self.now,
+                reason,
+            });
+            self.next.archived_bases.insert(id.clone(), archived);
+            self.events.push(Event::BaseArchived {
+                id: id.clone(),
+                reason,
+            });
+        }
     }
 }
 
@@ -715,6 +792,7 @@ fn apply_discovery(
             dockerfile_digest,
             error,
         }) => {
+            let error = error.to_string();
             events.push(Event::DiscoveryFailed {
                 name: state.name.clone(),
                 error: error.clone(),
@@ -724,7 +802,7 @@ fn apply_discovery(
                 at: None,
                 dockerfile,
                 dockerfile_digest: dockerfile_digest.clone(),
-                error: Some(error.clone()),
+                error: Some(error),
             }
         }
         None => match &state.discovery {

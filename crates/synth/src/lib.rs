@@ -94,6 +94,10 @@ pub fn synthesize(
 /// One chunk of objects rendered and checked: YAML text, violations, summaries.
 type Chunk = (String, Vec<check::Violation>, Vec<check::Summary>);
 
+/// Objects per unit of parallel work: enough to keep the per-chunk overhead small, few enough
+/// that a fleet's objects spread evenly over the threads.
+const CHUNK: usize = 32;
+
 fn render_chunk(offset: usize, part: &[Object]) -> Result<Chunk, String> {
     let mut text = String::new();
     let mut violations = Vec::new();
@@ -111,31 +115,19 @@ fn render_chunk(offset: usize, part: &[Object]) -> Result<Chunk, String> {
     Ok((text, violations, lights))
 }
 
-/// Renders every object and runs [`check`] on it (per object, then across objects), on up to four
-/// threads; the result does not depend on the number of threads.
+/// Renders every object and runs [`check`] on it (per object, in parallel with
+/// [`model::par::map`], then across objects); the result does not depend on the number of threads.
 fn render_and_check(objects: &[Object]) -> Result<(String, Vec<check::Violation>), SynthError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, 4);
-    let size = objects.len().div_ceil(threads).max(1);
-    let chunks: Vec<Result<Chunk, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = objects
-            .chunks(size)
-            .enumerate()
-            .map(|(n, part)| scope.spawn(move || render_chunk(n * size, part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("rendering thread failed".to_owned()))
-            })
-            .collect()
-    });
-    let mut parts = Vec::with_capacity(chunks.len());
+    let chunks: Vec<(usize, &[Object])> = objects
+        .chunks(CHUNK)
+        .enumerate()
+        .map(|(n, part)| (n * CHUNK, part))
+        .collect();
+    let rendered = model::par::map(&chunks, |(offset, part)| render_chunk(*offset, part));
+    let mut parts = Vec::with_capacity(rendered.len());
     let mut violations = Vec::new();
     let mut lights = Vec::with_capacity(objects.len());
-    for chunk in chunks {
+    for chunk in rendered {
         let (text, v, l) = chunk.map_err(SynthError::Render)?;
         parts.push(text);
         violations.extend(v);

@@ -132,7 +132,9 @@ fn outcomes(slots: &[Slot], r: usize) -> BTreeMap<String, Outcome> {
             continue;
         }
         let outcome = if run.fails {
-            Outcome::failed("Dockerfile:1: unknown instruction: FORM")
+            Outcome::failed(state::discover::DiscoveryError::Dockerfile(vec![
+                "Dockerfile:1: unknown instruction: FORM".to_owned(),
+            ]))
         } else {
             let mut refs: Vec<String> = run.bases.iter().map(|b| POOL[*b].to_owned()).collect();
             refs.extend(

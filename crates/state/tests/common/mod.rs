@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use image_factory_state::discover::{Discovered, Outcome};
+use image_factory_state::discover::{Discovered, DiscoveryError, Outcome};
 use image_factory_state::update::{Input, Update, update};
 use model::enrollment::EffectiveImage;
 use model::reference::ImageRef;
@@ -87,7 +87,9 @@ pub fn outcome_of(spec: &Spec) -> Outcome {
     if spec.fails {
         return Outcome::Failed {
             dockerfile_digest: Some(format!("sha256:{:064x}", spec.index)),
-            error: "Dockerfile:1: unknown instruction: FORM".to_owned(),
+            error: DiscoveryError::Dockerfile(vec![
+                "Dockerfile:1: unknown instruction: FORM".to_owned(),
+            ]),
         };
     }
     Outcome::Success(Discovered {

@@ -1,6 +1,9 @@
-//! A minimal parallel map over a slice with scoped threads (one chunk per available core), used
-//! for the embarrassingly parallel parts of a run: parsing state files, analysing Dockerfiles,
-//! rendering files. Order is preserved, so results stay deterministic.
+//! The one parallel map of the image-factory crates: a slice mapped on scoped threads (one chunk
+//! per available core; no rayon, see ADR 0002), for the embarrassingly parallel parts of a run:
+//! parsing state files, analysing Dockerfiles, rendering state files and manifests. Order is
+//! preserved, so results stay deterministic.
+//!
+//! Shared plumbing of the image-factory crates, hidden from the documentation: not API.
 
 /// `items.iter().map(f).collect()`, computed on up to `available_parallelism` threads.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
