@@ -19,6 +19,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
+use testkit::rng::Rng;
+
 use crate::util;
 
 /// Arguments.
@@ -33,34 +35,6 @@ pub struct Args {
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-}
-
-/// SplitMix64: small, deterministic, good enough for fixtures.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            return 0;
-        }
-        usize::try_from(self.next() % (n as u64)).unwrap_or(0)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
 }
 
 /// A base image: repository (familiar) and tag; ARG-able when `arg` names the varying part.
@@ -338,7 +312,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let factory = out.join("image-factory");
     let sources = out.join("sources");
     std::fs::create_dir_all(&factory)?;
-    let mut rng = Rng(args.seed);
+    let mut rng = Rng::new(args.seed);
     let n = args.images;
     let pool = base_pool((n / 5).max(20));
     // ~1% of the images are organisation base images others build FROM (cascades).

@@ -67,13 +67,18 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
-    let dir = FactoryDir::load(&args.factory_dir);
+    let environment = factory::Environment::from_process();
+    let now = environment.clock(args.now.as_deref());
+    let lock_timeout = Duration::from_secs(args.lock_timeout);
+    let dir = match &now {
+        Ok(now) => FactoryDir::load_preloading_state(&args.factory_dir, *now, lock_timeout),
+        Err(_) => FactoryDir::load(&args.factory_dir),
+    };
     if dir.has_errors() {
         let end = "error: configuration is invalid; nothing was written\n";
         output::write_stderr(&(dir.render_all(false) + end));
         return Ok(Outcome::ConfigError);
     }
-    let environment = factory::Environment::from_process();
     let options = AnalyzeOptions {
         sources: match args.source_root {
             Some(root) => Sources::Root(root),
@@ -86,14 +91,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
             .zip(args.built_digest)
             .map(|(tag, digest)| Build { tag, digest }),
         images: args.images,
-        now: environment.clock(args.now.as_deref())?,
+        now: now?,
         commit: args.commit,
         push: args.push.then(|| PushOptions {
             remote: args.remote,
             attempts: args.push_attempts,
             backoff: Duration::from_millis(args.push_backoff_ms),
         }),
-        lock_timeout: Duration::from_secs(args.lock_timeout),
+        lock_timeout,
         environment,
     };
     let report = match factory::analyze(&dir, &options) {

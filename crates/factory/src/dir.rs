@@ -1,6 +1,8 @@
 //! [`FactoryDir`]: a factory dir's configuration, read and validated once for every job.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use model::config::validate_factory;
@@ -9,7 +11,7 @@ use model::enrollment::EffectiveImage;
 use model::settings::Settings;
 use model::time::Timestamp;
 use model::yaml::Pos;
-use state::store::{Loaded, Lock, Store};
+use state::store::{Loaded, Lock, Store, StoreError};
 
 use crate::error::JobError;
 
@@ -43,13 +45,60 @@ pub struct FactoryDir {
     diagnostics: Vec<Diagnostic>,
     config: Option<Config>,
     load_time: Duration,
+    preload: Arc<Mutex<Preload>>,
+}
+
+/// The state, locked and loaded on another thread while the configuration is read
+/// ([`FactoryDir::load_preloading_state`]): the two are independent, and reading a large
+/// `images.yaml` alone leaves a core idle (docs/performance.md).
+#[derive(Default)]
+enum Preload {
+    /// Nothing preloaded (or already handed out): lock and load on demand.
+    #[default]
+    None,
+    /// Locking and loading, for this `now`.
+    Running(Timestamp, JoinHandle<Result<(Lock, Loaded), StoreError>>),
+    /// Locked: the loaded state waits for [`FactoryDir::load_state`].
+    Loaded(Timestamp, Box<Loaded>),
+}
+
+impl std::fmt::Debug for Preload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Preload::None => "None",
+            Preload::Running(..) => "Running",
+            Preload::Loaded(..) => "Loaded",
+        })
+    }
 }
 
 impl FactoryDir {
     /// Reads and validates `images.yaml` and `factory.yaml` of `path` together.
     pub fn load(path: impl Into<PathBuf>) -> Self {
-        let started = Instant::now();
+        Self::read(path.into(), Preload::None)
+    }
+
+    /// [`FactoryDir::load`], while another thread takes the factory dir's lock (waiting at most
+    /// `wait`) and loads the state for `now`. The first [`FactoryDir::lock`] and
+    /// [`FactoryDir::load_state`] with the same `now` then return what it got; errors surface
+    /// there too, after the configuration's, as without the preload.
+    pub fn load_preloading_state(path: impl Into<PathBuf>, now: Timestamp, wait: Duration) -> Self {
         let path = path.into();
+        // Without `state/` there is nothing to load, and the lock must not create it.
+        if !path.join("state").is_dir() {
+            return Self::read(path, Preload::None);
+        }
+        let store = Store::new(&path);
+        let handle = std::thread::spawn(move || {
+            let lock = store.lock(wait)?;
+            let loaded = store.load(now)?;
+            Ok((lock, loaded))
+        });
+        Self::read(path, Preload::Running(now, handle))
+    }
+
+    fn read(path: PathBuf, preload: Preload) -> Self {
+        let started = Instant::now();
         let name = |file: &str| path.join(file).to_string_lossy().into_owned();
         let mut images = File {
             name: name("images.yaml"),
@@ -109,6 +158,7 @@ impl FactoryDir {
             diagnostics,
             config,
             load_time: started.elapsed(),
+            preload: Arc::new(Mutex::new(preload)),
         }
     }
 
@@ -170,6 +220,12 @@ impl FactoryDir {
     /// # Errors
     /// [`JobError::Store`] when the lock stays taken or cannot be created.
     pub fn lock(&self, wait: Duration) -> Result<Lock, JobError> {
+        let mut preload = self.preload.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Preload::Running(now, handle) = std::mem::take(&mut *preload) {
+            let (lock, loaded) = handle.join().map_err(|_| JobError::PreloadPanicked)??;
+            *preload = Preload::Loaded(now, Box::new(loaded));
+            return Ok(lock);
+        }
         Ok(self.store().lock(wait)?)
     }
 
@@ -179,7 +235,16 @@ impl FactoryDir {
     /// # Errors
     /// [`JobError::Store`] when the state directory cannot be read.
     pub fn load_state(&self, now: Timestamp) -> Result<Loaded, JobError> {
-        Ok(self.store().load(now)?)
+        let mut preload = self.preload.lock().unwrap_or_else(PoisonError::into_inner);
+        match std::mem::take(&mut *preload) {
+            Preload::Loaded(at, loaded) if at == now => Ok(*loaded),
+            // Not locked by us yet: keep it for `lock`.
+            running @ Preload::Running(..) => {
+                *preload = running;
+                Ok(self.store().load(now)?)
+            }
+            _ => Ok(self.store().load(now)?),
+        }
     }
 }
 

@@ -50,6 +50,9 @@ pub enum JobError {
     /// The state store failed (lock, reading the state dir, writing files).
     #[error(transparent)]
     Store(#[from] state::store::StoreError),
+    /// The thread loading the state ahead ([`crate::FactoryDir::load_preloading_state`]) panicked.
+    #[error("the thread loading the state failed")]
+    PreloadPanicked,
     /// Some state files cannot be loaded, and this job never works from partial state.
     #[error("{count} state file(s) cannot be loaded; first: {first}")]
     StateFiles {

@@ -48,7 +48,7 @@ pub use error::{JobError, SchemasError, UsageError};
 pub use manifests::{ManifestReport, Problem, load_schemas, validate_manifests};
 pub use parse_ref::ParsedRef;
 pub use synthesize::{
-    LOCK_TIMEOUT, SynthOptions, Synthesis, is_up_to_date, synthesize, write_backstage,
-    write_manifest,
+    LOCK_TIMEOUT, SynthOptions, Synthesis, is_up_to_date, load_for_synthesis, synthesize,
+    write_backstage, write_manifest,
 };
 pub use validate::{Validation, validate};

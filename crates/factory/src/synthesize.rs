@@ -41,6 +41,16 @@ pub struct Synthesis<'a> {
     pub synthesis_time: Duration,
 }
 
+/// The `now` synth loads the state with: only legacy imports are stamped with it, and nothing synth
+/// emits depends on it.
+const STATE_TIME: Timestamp = Timestamp::UNIX_EPOCH;
+
+/// [`FactoryDir::load`] for [`synthesize`]: the state is locked and loaded on another thread while
+/// the configuration is read ([`FactoryDir::load_preloading_state`]).
+pub fn load_for_synthesis(path: impl Into<std::path::PathBuf>) -> FactoryDir {
+    FactoryDir::load_preloading_state(path, STATE_TIME, LOCK_TIMEOUT)
+}
+
 /// Synthesises the manifests of `dir`.
 ///
 /// # Errors
@@ -88,8 +98,7 @@ fn load_state(dir: &FactoryDir) -> Result<State, JobError> {
         return Ok(State::default());
     }
     let _lock = dir.lock(LOCK_TIMEOUT)?;
-    // Only legacy imports are stamped with this time, and nothing synth emits depends on it.
-    let loaded = dir.load_state(Timestamp::UNIX_EPOCH)?;
+    let loaded = dir.load_state(STATE_TIME)?;
     match loaded.errors.first() {
         Some(first) => Err(JobError::StateFiles {
             count: loaded.errors.len(),
