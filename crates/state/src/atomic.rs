@@ -4,7 +4,8 @@
 //! The text goes to a hidden temporary file beside the target, which is fsynced before it is renamed
 //! over the target (so the rename can never expose unsynced data); then the directory is fsynced so
 //! the rename itself survives a crash. [`crate::store::Store::apply`] follows the same protocol,
-//! batched for many files (one `syncfs` instead of one fsync per file).
+//! with the same temporary names and directory sync, batched for many files (one `syncfs` instead
+//! of one fsync per file).
 
 use std::fs::{self, File};
 use std::io::{self, Write as _};
@@ -43,11 +44,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let temp = temp_path(path, &parent);
     let written = File::create(&temp).and_then(|mut file| {
         file.write_all(bytes)?;
         file.sync_all()
@@ -71,14 +68,29 @@ pub fn write_if_changed(path: &Path, text: &str) -> Result<bool, WriteError> {
     write_file(path, text.as_bytes()).map(|()| true)
 }
 
+/// The temporary file [`write_file`] (and [`crate::store::Store::apply`]) writes before renaming
+/// it over `target` in `parent`: hidden, beside the target (a rename never crosses file systems),
+/// named after the process, and recognised by the loader, which removes what a crash left.
+pub(crate) fn temp_path(target: &Path, parent: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    parent.join(format!(".{name}{TEMP_MARK}{}", std::process::id()))
+}
+
+/// What every temporary file name holds (see [`temp_path`]).
+pub(crate) const TEMP_MARK: &str = ".tmp-";
+
+/// Makes the renames inside `dir` durable.
 #[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
 // Directories cannot be opened for syncing elsewhere; the rename is as durable as the OS makes it.
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 

@@ -26,6 +26,7 @@ use model::reference::ImageRef;
 use model::state::{BaseImageState, ImageState, State};
 use model::time::Timestamp;
 
+use crate::atomic;
 use crate::format::{self, Detected, LoadError, LoadErrorKind};
 use crate::legacy;
 
@@ -278,7 +279,7 @@ fn yaml_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, StoreError> {
         let entry = entry.map_err(io_err(dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') {
-            if name.contains(".tmp-") {
+            if name.contains(atomic::TEMP_MARK) {
                 // A temporary file left by a crashed writer (we hold the lock).
                 let _ = fs::remove_file(entry.path());
             }
@@ -545,17 +546,9 @@ impl Store {
                 dirs.insert(parent);
             }
         }
-        let pid = std::process::id();
         let temp_of = |rel: &Path| {
             let target = self.dir.join(rel);
-            let name = target
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let temp = target
-                .parent()
-                .unwrap_or(&self.dir)
-                .join(format!(".{name}.tmp-{pid}"));
+            let temp = atomic::temp_path(&target, target.parent().unwrap_or(&self.dir));
             (temp, target)
         };
         // The hook sees every temporary file before the parallel write; the first it refuses
@@ -625,9 +618,7 @@ impl Store {
         }
         for dir in &dirs {
             hook(InjectStep::SyncDir(dir)).map_err(|_| injected(dir))?;
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io_err(dir))?;
+            atomic::sync_dir(dir).map_err(io_err(dir))?;
         }
         Ok(plan.bytes())
     }
