@@ -41,6 +41,21 @@ pub struct Synthesis<'a> {
     pub synthesis_time: Duration,
 }
 
+impl Synthesis<'_> {
+    /// How long each phase took, given the configuration's load time, for `--timings`.
+    pub fn timings(&self, configuration: Duration) -> String {
+        let ms = |d: Duration| d.as_millis();
+        format!(
+            "configuration {} ms, state ({} images, {} bases) {} ms, synthesis {} ms",
+            ms(configuration),
+            self.state.images.len(),
+            self.state.bases.len(),
+            ms(self.state_time),
+            ms(self.synthesis_time)
+        )
+    }
+}
+
 /// The `now` synth loads the state with: only legacy imports are stamped with it, and nothing synth
 /// emits depends on it.
 const STATE_TIME: Timestamp = Timestamp::UNIX_EPOCH;
