@@ -33,18 +33,24 @@ pub struct Args {
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let options =
         factory::dockerfile_options(&args.build_args, &args.platform, |k| std::env::var(k).ok())?;
-    let (file, bytes) = if args.file.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        let read = std::io::stdin().read_to_end(&mut buf);
-        (
-            "-".to_owned(),
-            read.map(|_| buf).context("cannot read standard input")?,
-        )
+    // A pipe or `<(...)` is fine here (no lock is held), but never more than the cap.
+    let limit = factory::limits::from_process()?.dockerfile;
+    let (file, input): (_, Box<dyn Read>) = if args.file.as_os_str() == "-" {
+        ("-".to_owned(), Box::new(std::io::stdin()))
     } else {
-        let read = std::fs::read(&args.file);
-        let bytes = read.with_context(|| format!("cannot read {}", args.file.display()))?;
-        (args.file.display().to_string(), bytes)
+        let file = std::fs::File::open(&args.file)
+            .with_context(|| format!("cannot read {}", args.file.display()))?;
+        (args.file.display().to_string(), Box::new(file))
     };
+    let mut bytes = Vec::new();
+    input
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {file}"))?;
+    anyhow::ensure!(
+        bytes.len() as u64 <= limit,
+        "{file} is larger than {limit} bytes (raise IMAGE_FACTORY_MAX_DOCKERFILE_SIZE if it is real)"
+    );
     let analysis = dockerfile::analyze(&bytes, &options);
     let report = BaseImagesReport::new(&file, &analysis);
     match global.format {

@@ -70,8 +70,10 @@ pub fn init_logging(global: &Global) {
     };
 }
 
-/// Writes to stdout; a reader that went away (`| head`) is not our failure.
+/// Writes to stdout, control characters escaped (they may come from a Dockerfile); a reader that
+/// went away (`| head`) is not our failure.
 pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    let text = model::printable::escape(text);
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
@@ -85,7 +87,8 @@ pub fn write_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     )?)
 }
 
-/// Writes to stderr (nothing better to do when that fails).
+/// Writes to stderr, control characters escaped (nothing better to do when that fails).
 pub fn write_stderr(text: &str) {
+    let text = model::printable::escape(text);
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

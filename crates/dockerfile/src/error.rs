@@ -37,6 +37,18 @@ pub enum ShellError {
         /// The message (the word after `?`, or the default one).
         message: String,
     },
+    /// `${` nested deeper than [`crate::MAX_NESTING`] levels.
+    #[error("variable expansion nested deeper than {limit} levels")]
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+    /// The expansions of the Dockerfile produced more than [`crate::EXPANSION_BUDGET`] bytes.
+    #[error("variable expansions produce more than {} MiB of text", limit >> 20)]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// A bad `#`, `%` or `/` pattern.
     #[error("invalid pattern ({pattern}) in substitution: {reason}")]
     InvalidPattern {

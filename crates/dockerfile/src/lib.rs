@@ -33,6 +33,7 @@ pub use error::{
 use model::reference::ImageRef;
 pub use platform::Platform;
 pub use resolve::analyze;
+pub use shell::{EXPANSION_BUDGET, MAX_NESTING};
 
 /// What the caller knows about the build: build args and the target platform.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

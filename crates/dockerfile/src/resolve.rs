@@ -17,18 +17,18 @@ fn valid_stage_name(s: &str) -> bool {
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-' | '_' | '.'))
 }
 
-/// Parsed references, so a reference repeated in a file is parsed once (a file has few distinct
-/// references: a list beats hashing).
+/// Parsed references, so a reference repeated in a file is parsed once. Hashed, not a list: a
+/// hostile file with 100,000 distinct references must stay linear.
 #[derive(Default)]
-struct RefCache(Vec<(String, Result<ImageRef, ReferenceError>)>);
+struct RefCache(HashMap<String, Result<ImageRef, ReferenceError>>);
 
 impl RefCache {
     fn parse(&mut self, s: &str) -> Result<ImageRef, ReferenceError> {
-        if let Some((_, r)) = self.0.iter().find(|(k, _)| k == s) {
+        if let Some(r) = self.0.get(s) {
             return r.clone();
         }
         let r = ImageRef::parse_normalized(s);
-        self.0.push((s.to_owned(), r.clone()));
+        self.0.insert(s.to_owned(), r.clone());
         r
     }
 }

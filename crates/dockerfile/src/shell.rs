@@ -5,7 +5,22 @@
 //! `${V##p}`, `${V%p}`, `${V%%p}`, `${V/p/r}`, `${V//p/r}`, single quotes (no expansion inside),
 //! double quotes (expansion inside, `\"`, `\$` and `\\` escapes) and the escape token outside quotes.
 
+use std::cell::Cell;
+
 use crate::error::ShellError;
+
+/// How deeply `${...}` may nest in one word. BuildKit's lexer (Go, growable stacks) has no limit;
+/// ours recurses on the native stack, so a hostile file nesting thousands of levels would abort the
+/// whole process. Real Dockerfiles nest two or three levels.
+pub const MAX_NESTING: usize = 64;
+
+/// How many bytes the expansions of one Dockerfile may produce in all. BuildKit has no limit, and
+/// an `ARG A1=${A0}${A0}` doubling chain of 30 lines asks for gigabytes; 16 MiB is thousands of
+/// times what any real Dockerfile's `FROM` and `ARG` lines expand to.
+pub const EXPANSION_BUDGET: usize = 16 << 20;
+
+/// The longest piece of a word quoted back in an error message.
+const QUOTED_WORD: usize = 120;
 
 /// Where the lexer looks variables up.
 pub(crate) trait Env {
@@ -28,8 +43,9 @@ impl<S: std::hash::BuildHasher> Env for std::collections::HashMap<String, String
     }
 }
 
-/// The lexer's settings (BuildKit's `shell.Lex`).
-#[derive(Clone, Copy, Debug)]
+/// The lexer's settings (BuildKit's `shell.Lex`), and what is left of [`EXPANSION_BUDGET`] for the
+/// Dockerfile it expands.
+#[derive(Clone, Debug)]
 pub(crate) struct Lexer {
     /// The escape token: `\` or `` ` ``.
     pub(crate) escape: char,
@@ -39,6 +55,8 @@ pub(crate) struct Lexer {
     pub(crate) raw_escapes: bool,
     /// Leave references to unset variables as written.
     pub(crate) skip_unset: bool,
+    /// Bytes the expansions may still produce.
+    budget: Cell<usize>,
 }
 
 impl Lexer {
@@ -49,6 +67,23 @@ impl Lexer {
             raw_quotes: false,
             raw_escapes: false,
             skip_unset: false,
+            budget: Cell::new(EXPANSION_BUDGET),
+        }
+    }
+
+    /// Takes `bytes` from the budget, or fails when it is spent.
+    fn charge(&self, bytes: usize) -> Result<(), ShellError> {
+        match self.budget.get().checked_sub(bytes) {
+            Some(left) => {
+                self.budget.set(left);
+                Ok(())
+            }
+            None => {
+                self.budget.set(0);
+                Err(ShellError::TooLarge {
+                    limit: EXPANSION_BUDGET,
+                })
+            }
         }
     }
 
@@ -62,7 +97,7 @@ impl Lexer {
         match sw.stop_on(None, self.raw_escapes, None) {
             Ok(s) => Ok(s),
             Err(inner) => Err(ShellError::Process {
-                word: word.to_owned(),
+                word: quoted(word),
                 inner: Box::new(inner),
             }),
         }
@@ -79,7 +114,7 @@ impl Lexer {
         match sw.stop_on(None, self.raw_escapes, Some(&mut words)) {
             Ok(_) => Ok(words.finish()),
             Err(inner) => Err(ShellError::Process {
-                word: word.to_owned(),
+                word: quoted(word),
                 inner: Box::new(inner),
             }),
         }
@@ -126,9 +161,20 @@ impl Words {
     }
 }
 
+/// `word`, cut to [`QUOTED_WORD`] characters for an error message.
+fn quoted(word: &str) -> String {
+    match word.char_indices().nth(QUOTED_WORD) {
+        Some((end, _)) => format!("{}…", &word[..end]),
+        None => word.to_owned(),
+    }
+}
+
 struct ShellWord<'a> {
     chars: Vec<char>,
     pos: usize,
+    /// How many `${` are open.
+    depth: usize,
+    lexer: &'a Lexer,
     env: &'a dyn Env,
     escape: char,
     raw_quotes: bool,
@@ -140,10 +186,12 @@ struct ShellWord<'a> {
 const EOF_CHAR: char = '\u{FFFD}';
 
 impl<'a> ShellWord<'a> {
-    fn new(lex: &Lexer, word: &str, env: &'a dyn Env) -> Self {
+    fn new(lex: &'a Lexer, word: &str, env: &'a dyn Env) -> Self {
         ShellWord {
             chars: word.chars().collect(),
             pos: 0,
+            depth: 0,
+            lexer: lex,
             env,
             escape: lex.escape,
             raw_quotes: lex.raw_quotes,
@@ -335,7 +383,20 @@ impl<'a> ShellWord<'a> {
         name
     }
 
+    /// Expands the `$...` at the cursor, within [`MAX_NESTING`] and the lexer's budget.
     fn process_dollar(&mut self) -> Result<String, ShellError> {
+        if self.depth >= MAX_NESTING {
+            return Err(ShellError::TooDeep { limit: MAX_NESTING });
+        }
+        self.depth += 1;
+        let result = self.process_dollar_inner();
+        self.depth -= 1;
+        let value = result?;
+        self.lexer.charge(value.len())?;
+        Ok(value)
+    }
+
+    fn process_dollar_inner(&mut self) -> Result<String, ShellError> {
         self.pos += 1; // '$'
         if self.peek() != Some('{') {
             let name = self.process_name();
@@ -468,14 +529,39 @@ impl<'a> ShellWord<'a> {
                 }
                 let value = value.unwrap_or_default();
                 let re = pattern_regex(&pattern, true, false)?;
-                if replace_all {
-                    Ok(re.replace_all(&value, replacement.as_str()).into_owned())
-                } else {
-                    Ok(re.replace(&value, replacement.as_str()).into_owned())
-                }
+                self.replace(&re, &value, &replacement, replace_all)
+
             }
             _ => Err(ShellError::UnsupportedModifier(chs)),
         }
+    }
+}
+
+impl ShellWord<'_> {
+    /// `${V/p/r}` and `${V//p/r}`, as `Regex::replace`/`replace_all` would do it, but charging the
+    /// output to the budget as it grows: a short value and replacement can multiply into gigabytes.
+    fn replace(
+        &self,
+        re: &regex::Regex,
+        value: &str,
+        replacement: &str,
+        all: bool,
+    ) -> Result<String, ShellError> {
+        let mut out = String::new();
+        let mut last = 0;
+        for caps in re.captures_iter(value) {
+            let Some(m) = caps.get(0) else { break };
+            out.push_str(&value[last..m.start()]);
+            let before = out.len();
+            caps.expand(replacement, &mut out);
+            self.lexer.charge(out.len() - before)?;
+            last = m.end();
+            if !all {
+                break;
+            }
+        }
+        out.push_str(&value[last..]);
+        Ok(out)
     }
 }
 

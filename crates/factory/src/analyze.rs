@@ -277,6 +277,9 @@ fn build_record(
     if !state::legacy::is_digest(&build.digest) {
         return Err(UsageError::BadDigest(build.digest.clone()));
     }
+    if !model::reference::is_tag(&build.tag) {
+        return Err(UsageError::BadTag(build.tag.clone()));
+    }
     Ok(Some(BuildRecord {
         image: image.clone(),
         tag: build.tag.clone(),
@@ -316,7 +319,12 @@ impl Run<'_> {
             .filter(|i| !loaded.frozen_images.contains(&i.name))
             .collect();
         let outcomes =
-            sources::discover_all(&self.options.sources, &targets, &self.options.environment)?;
+            sources::discover_all(
+                &self.options.sources,
+                &targets,
+                &self.options.environment,
+                self.dir.limits().dockerfile,
+            )?;
         tracing::info!(elapsed = ?started.elapsed(), images = outcomes.len(), "dockerfiles analysed");
         report.analyzed = outcomes.keys().cloned().collect();
         report.failed = failures(&outcomes);

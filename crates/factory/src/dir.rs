@@ -11,6 +11,7 @@ use model::enrollment::EffectiveImage;
 use model::settings::Settings;
 use model::time::Timestamp;
 use model::yaml::Pos;
+use state::input::{InputError, Limits};
 use state::store::{Loaded, Lock, Store, StoreError};
 
 use crate::error::JobError;
@@ -44,6 +45,7 @@ pub struct FactoryDir {
     factory: File,
     diagnostics: Vec<Diagnostic>,
     config: Option<Config>,
+    limits: Limits,
     load_time: Duration,
     preload: Arc<Mutex<Preload>>,
 }
@@ -73,7 +75,9 @@ impl std::fmt::Debug for Preload {
 }
 
 impl FactoryDir {
-    /// Reads and validates `images.yaml` and `factory.yaml` of `path` together.
+    /// Reads and validates `images.yaml` and `factory.yaml` of `path` together. Input size caps
+    /// come from the environment (`IMAGE_FACTORY_MAX_*_SIZE`, see [`crate::limits`]); a malformed
+    /// one is a diagnostic.
     pub fn load(path: impl Into<PathBuf>) -> Self {
         Self::read(path.into(), Preload::None)
     }
@@ -88,7 +92,7 @@ impl FactoryDir {
         if !path.join("state").is_dir() {
             return Self::read(path, Preload::None);
         }
-        let store = Store::new(&path);
+        let store = Store::new(&path).with_limits(crate::limits::from_process().unwrap_or_default());
         let handle = std::thread::spawn(move || {
             let lock = store.lock(wait)?;
             let loaded = store.load(now)?;
@@ -109,14 +113,23 @@ impl FactoryDir {
             text: None,
         };
         let mut read_errors = Vec::new();
+        let limits = crate::limits::from_process().unwrap_or_else(|err| {
+            read_errors.push(whole_file(
+                "environment",
+                err.to_string(),
+                "unset it, or give a size such as 4MiB",
+            ));
+            Limits::default()
+        });
         if path.is_dir() {
-            match std::fs::read_to_string(path.join("images.yaml")) {
-                Ok(text) => images.text = Some(text),
-                Err(err) => read_errors.push(whole_file(
+            match read_config(&path.join("images.yaml"), &images.name, limits.config) {
+                Ok(Some(text)) => images.text = Some(text),
+                Ok(None) => read_errors.push(whole_file(
                     &images.name,
-                    format!("cannot read images.yaml: {err}"),
+                    "cannot read images.yaml: no such file".to_owned(),
                     "every factory dir needs an images.yaml listing the enrolled images",
                 )),
+                Err(d) => read_errors.push(*d),
             }
         } else {
             read_errors.push(whole_file(
@@ -125,14 +138,9 @@ impl FactoryDir {
                 "pass the directory holding images.yaml with --factory-dir",
             ));
         }
-        match std::fs::read_to_string(path.join("factory.yaml")) {
-            Ok(text) => factory.text = Some(text),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => read_errors.push(whole_file(
-                &factory.name,
-                format!("cannot read factory.yaml: {err}"),
-                "factory.yaml is optional, but when present it must be readable UTF-8 text",
-            )),
+        match read_config(&path.join("factory.yaml"), &factory.name, limits.config) {
+            Ok(text) => factory.text = text,
+            Err(d) => read_errors.push(*d),
         }
         let (diagnostics, config) = match (&images.text, read_errors.is_empty()) {
             (Some(text), true) => {
@@ -157,6 +165,7 @@ impl FactoryDir {
             factory,
             diagnostics,
             config,
+            limits,
             load_time: started.elapsed(),
             preload: Arc::new(Mutex::new(preload)),
         }
@@ -210,9 +219,14 @@ impl FactoryDir {
         shown.map(|d| self.render(d) + "\n").collect()
     }
 
+    /// The input size caps in force (from the environment, else the defaults).
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// The state store of this factory dir.
     pub fn store(&self) -> Store {
-        Store::new(&self.path)
+        Store::new(&self.path).with_limits(self.limits)
     }
 
     /// Takes the factory dir's exclusive lock, waiting at most `wait` for another process.
@@ -246,6 +260,45 @@ impl FactoryDir {
             _ => Ok(self.store().load(now)?),
         }
     }
+}
+
+/// The text of a configuration file, `None` when it does not exist; anything else that keeps it
+/// from being read as UTF-8 text of at most `limit` bytes is a diagnostic (bad bytes with their
+/// line and column).
+fn read_config(path: &Path, name: &str, limit: u64) -> Result<Option<String>, Box<Diagnostic>> {
+    let file = path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default();
+    let bytes = match state::input::read(path, limit) {
+        Ok(bytes) => bytes,
+        Err(err) if err.is_not_found() => return Ok(None),
+        Err(err) => {
+            let hint = match err {
+                InputError::TooLarge { .. } => {
+                    "raise the limit with IMAGE_FACTORY_MAX_CONFIG_SIZE (e.g. 256MiB) if this is real"
+                }
+                InputError::NotRegular(_) => "it must be a regular file (or a symlink to one)",
+                _ => "check the file's permissions",
+            };
+            return Err(Box::new(whole_file(
+                name,
+                format!("cannot read {file}: {err}"),
+                hint,
+            )));
+        }
+    };
+    String::from_utf8(bytes).map(Some).map_err(|err| {
+        let good = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+        let text = std::str::from_utf8(good).unwrap_or_default();
+        let line = text.matches('\n').count() + 1;
+        let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Box::new(
+            Diagnostic::error(
+                name,
+                Pos::new(line, column),
+                format!("{file} is not UTF-8 text: invalid byte here"),
+            )
+            .with_hint("save the file as UTF-8 (YAML files must be UTF-8)"),
+        )
+    })
 }
 
 fn whole_file(file: &str, message: String, hint: &str) -> Diagnostic {

@@ -129,6 +129,10 @@ pub enum UsageError {
     /// A build record's digest is malformed.
     #[error("built digest `{0}` is not sha256:<64 hex characters>")]
     BadDigest(String),
+    /// A build record's tag is not an image tag (it becomes the image's version in the catalog
+    /// and in CI dispatches).
+    #[error("built tag {0:?} is not an image tag ([0-9A-Za-z_][0-9A-Za-z_.-]{{0,127}})")]
+    BadTag(String),
 }
 
 /// Why the JSON Schema directory cannot be used.

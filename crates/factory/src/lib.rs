@@ -31,6 +31,7 @@ mod base_images;
 mod commit;
 mod dir;
 mod error;
+pub mod limits;
 mod manifests;
 mod parse_ref;
 mod sources;

@@ -11,21 +11,24 @@ use state::git;
 use crate::analyze::{Environment, Sources};
 use crate::error::JobError;
 
-/// The discovery outcome of every target that has a source, by image name.
+/// The discovery outcome of every target that has a source, by image name; Dockerfiles larger than
+/// `limit` bytes are refused.
 pub(crate) fn discover_all(
     sources: &Sources,
     targets: &[&EffectiveImage],
     env: &Environment,
+    limit: u64,
 ) -> Result<BTreeMap<String, Discovery>, JobError> {
     match sources {
-        Sources::Root(root) => from_root(root, targets),
-        Sources::Clone { url_base } => from_clones(url_base.as_deref(), targets, env),
+        Sources::Root(root) => from_root(root, targets, limit),
+        Sources::Clone { url_base } => from_clones(url_base.as_deref(), targets, env, limit),
     }
 }
 
 fn from_root(
     root: &Path,
     targets: &[&EffectiveImage],
+    limit: u64,
 ) -> Result<BTreeMap<String, Discovery>, JobError> {
     if !root.is_dir() {
         return Err(JobError::SourceRoot(root.to_path_buf()));
@@ -38,7 +41,7 @@ fn from_root(
         .iter()
         .filter_map(|image| image.source.as_ref().map(|source| (&image.name, source)))
         .unzip();
-    let found = discover::discover_all_in_root(root, &sources);
+    let found = discover::discover_all_in_root(root, &sources, limit);
     Ok(names.into_iter().cloned().zip(found).collect())
 }
 
@@ -61,6 +64,7 @@ fn from_clones(
     url_base: Option<&str>,
     targets: &[&EffectiveImage],
     env: &Environment,
+    limit: u64,
 ) -> Result<BTreeMap<String, Discovery>, JobError> {
     let scratch = std::env::temp_dir().join(format!(
         "image-factory-clone-{}-{}",
@@ -99,7 +103,7 @@ fn from_clones(
                 .map_err(|e| e.to_string())
             });
         let outcome = match checkout {
-            Ok(dir) => discover::discover(dir, source),
+            Ok(dir) => discover::discover(dir, source, limit),
             Err(err) => Discovery::failed(discover::DiscoveryError::Clone {
                 repo: source.repo.clone(),
                 message: err.clone(),

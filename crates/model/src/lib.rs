@@ -14,6 +14,7 @@ pub mod kargo;
 pub mod names;
 #[doc(hidden)]
 pub mod par;
+pub mod printable;
 pub mod reference;
 pub mod semver;
 pub mod settings;

@@ -92,6 +92,16 @@ pub enum ReferenceError {
     DigestUnsupported,
 }
 
+/// Whether `s` is a tag in distribution/reference's grammar: `[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}`.
+pub fn is_tag(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    s.len() <= 128
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
 /// A normalised image reference: `domain/path[:tag][@digest]`.
 ///
 /// The domain is always explicit (`docker.io` for Docker Hub) and Docker Hub's official images carry

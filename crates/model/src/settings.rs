@@ -423,6 +423,17 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
             }
         }
         s.backstage.label = safe_string(d, &g, "label", "backstage");
+        if let (Some(label), Some(n)) = (&s.backstage.label, g.get("label"))
+            && !is_label_key(label)
+        {
+            d.error_hint(
+                n.pos,
+                format!("backstage: `label`: `{label}` is not a Kubernetes label key"),
+                "a label key is an optional DNS subdomain and `/`, then at most 63 of \
+                 [A-Za-z0-9-_.], starting and ending alphanumeric (e.g. backstage.io/catalog)",
+            );
+            s.backstage.label = None;
+        }
     }
     if let Some(node) = f.get("notifications")
         && let Some(g) = d.fields(node, "notifications", &["webhookUrlSecret"])

@@ -363,3 +363,88 @@ pub enum ArchiveReason {
     /// The image was re-enrolled with a different registry/repository; this is the old record.
     Replaced,
 }
+
+/// A value of a state file that would reach a manifest, a CI dispatch or the catalog but is not
+/// what the tools write there (a hand edit, or a file from elsewhere).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` is {value:?}, not {expected}")]
+pub struct ValueError {
+    /// The key, e.g. `watch.constraint`.
+    pub field: &'static str,
+    /// The value found.
+    pub value: String,
+    /// What it must be.
+    pub expected: &'static str,
+}
+
+fn check(
+    field: &'static str,
+    value: Option<&str>,
+    valid: fn(&str) -> bool,
+    expected: &'static str,
+) -> Result<(), ValueError> {
+    match value {
+        Some(v) if !valid(v) => Err(ValueError {
+            field,
+            value: v.to_owned(),
+            expected,
+        }),
+        _ => Ok(()),
+    }
+}
+
+const TAG: &str = "an image tag ([0-9A-Za-z_][0-9A-Za-z_.-]{0,127})";
+const DIGEST: &str = "a digest (sha256:<64 hex digits>)";
+
+fn is_digest(s: &str) -> bool {
+    crate::digest::Digest::parse(s).is_ok()
+}
+
+fn is_name(s: &str) -> bool {
+    crate::names::is_dns1123_label(s, 63)
+}
+
+impl ImageState {
+    /// Checks the values that reach generated files (watch tag, version, digest, the names of
+    /// parents and bases), so a hand-edited `${{ ... }}` is refused where it is read, not in a
+    /// manifest.
+    ///
+    /// # Errors
+    /// The first value that is not what the tools write.
+    pub fn check_values(&self) -> Result<(), ValueError> {
+        let watch = self.watch.as_ref().map(|w| w.constraint.as_str());
+        check("watch.constraint", watch, crate::reference::is_tag, TAG)?;
+        check("currentVersion", self.current_version.as_deref(), crate::reference::is_tag, TAG)?;
+        check("currentDigest", self.current_digest.as_deref(), is_digest, DIGEST)?;
+        for parent in &self.managed_parents {
+            check("managedParents", Some(parent), is_name, "an image name")?;
+        }
+        for id in &self.base_images {
+            check("baseImages", Some(id), is_name, "a base image id")?;
+        }
+        Ok(())
+    }
+}
+
+impl BaseImageState {
+    /// Checks the values that reach generated files (reference, tag, watch tag, digests).
+    ///
+    /// # Errors
+    /// The first value that is not what the tools write.
+    pub fn check_values(&self) -> Result<(), ValueError> {
+        let reference = Some(self.reference.as_str());
+        let parses = |r: &str| ImageRef::parse_normalized(r).is_ok();
+        check("reference", reference, parses, "an image reference")?;
+        check("tag", self.tag.as_deref(), crate::reference::is_tag, TAG)?;
+        let watch = self.watch.as_ref().map(|w| w.constraint.as_str());
+        check("watch.constraint", watch, crate::reference::is_tag, TAG)?;
+        for (field, digest) in [
+            ("currentDigest", &self.current_digest),
+            ("previousDigest", &self.previous_digest),
+            ("pinnedDigest", &self.pinned_digest),
+        ] {
+            check(field, digest.as_deref(), is_digest, DIGEST)?;
+        }
+        Ok(())
+    }
+}

@@ -11,6 +11,8 @@ use model::reference::ImageRef;
 use model::state::OtherRefKind;
 use sha2::{Digest, Sha256};
 
+use crate::input::{self, InputError};
+
 /// What a successful analysis found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Discovered {
@@ -95,16 +97,20 @@ pub enum SourceError {
         "Dockerfile path `{0}` escapes the repository (absolute, `..` or a symlink leading outside): refused"
     )]
     Escape(String),
+    /// The repository directory (or a directory above it) is a symlink leading out of the source
+    /// root.
+    #[error("source repository `{0}` is a symlink leading outside the source root: refused")]
+    RepoEscape(String),
     /// The repository directory is missing.
     #[error("source repository not found at {0}")]
     RepoMissing(PathBuf),
-    /// The Dockerfile could not be read.
+    /// The Dockerfile could not be read: missing, not a regular file, or larger than the limit.
     #[error("cannot read Dockerfile {path}: {source}")]
     Read {
         /// The file.
         path: PathBuf,
         /// The error.
-        source: std::io::Error,
+        source: InputError,
     },
 }
 
@@ -134,13 +140,25 @@ pub fn repo_dir(root: &Path, repo: &str) -> Result<PathBuf, SourceError> {
 }
 
 /// Reads `dockerfile` (a path relative to the repository) from the checked-out repository `repo`,
-/// refusing absolute paths, `..` components and symlinks that lead outside the repository.
+/// refusing absolute paths, `..` components and symlinks that lead outside the repository, and
+/// anything but a regular file of at most `limit` bytes ([`crate::input`]).
 ///
 /// Cheap in the common case: on Linux the file is opened and the kernel asked where it really is
 /// (when `repo` is canonical and the answer is inside it, that is all); otherwise each component
 /// below the repository is `lstat`ed, and the path is only canonicalised when one of them (or the
 /// repository itself) is a symlink.
-pub fn read_dockerfile(repo: &Path, dockerfile: &str) -> Result<Vec<u8>, SourceError> {
+pub fn read_dockerfile(repo: &Path, dockerfile: &str, limit: u64) -> Result<Vec<u8>, SourceError> {
+    read_contained(repo, repo, dockerfile, limit)
+}
+
+/// [`read_dockerfile`], where `repo` lies below `boundary` (a source root) and must not leave it
+/// either: a repository or owner directory that is a symlink is followed only when it stays inside.
+fn read_contained(
+    boundary: &Path,
+    repo: &Path,
+    dockerfile: &str,
+    limit: u64,
+) -> Result<Vec<u8>, SourceError> {
     let relative = Path::new(dockerfile);
     if dockerfile.is_empty()
         || relative
@@ -150,53 +168,72 @@ pub fn read_dockerfile(repo: &Path, dockerfile: &str) -> Result<Vec<u8>, SourceE
         return Err(SourceError::Escape(dockerfile.to_owned()));
     }
     #[cfg(target_os = "linux")]
-    if let Some(bytes) = read_if_inside(repo, relative) {
-        return Ok(bytes);
+    if let Some(read) = read_if_inside(repo, relative, limit) {
+        return read.map_err(|source| SourceError::Read {
+            path: repo.join(relative),
+            source,
+        });
     }
-    let repo_meta = std::fs::symlink_metadata(repo)
-        .map_err(|_| SourceError::RepoMissing(repo.to_path_buf()))?;
+    // The careful path: is anything from the boundary down to the file a symlink?
+    let mut symlink = false;
+    let mut path = boundary.to_path_buf();
+    for part in repo.strip_prefix(boundary).unwrap_or(Path::new("")).components() {
+        path.push(part);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) => symlink |= meta.file_type().is_symlink(),
+            Err(_) => return Err(SourceError::RepoMissing(repo.to_path_buf())),
+        }
+    }
+    if std::fs::symlink_metadata(repo).is_err() {
+        return Err(SourceError::RepoMissing(repo.to_path_buf()));
+    }
     let mut path = repo.to_path_buf();
-    let mut symlink = repo_meta.file_type().is_symlink();
     for component in relative.components() {
         if let Component::Normal(part) = component {
             path.push(part);
             if !symlink {
                 match std::fs::symlink_metadata(&path) {
                     Ok(meta) => symlink = meta.file_type().is_symlink(),
-                    Err(source) => return Err(SourceError::Read { path, source }),
+                    Err(source) => {
+                        return Err(SourceError::Read {
+                            path,
+                            source: source.into(),
+                        });
+                    }
                 }
             }
         }
     }
     if symlink {
-        let root = repo
-            .canonicalize()
-            .map_err(|_| SourceError::RepoMissing(repo.to_path_buf()))?;
+        let missing = || SourceError::RepoMissing(repo.to_path_buf());
+        let outer = boundary.canonicalize().map_err(|_| missing())?;
+        let root = repo.canonicalize().map_err(|_| missing())?;
+        if !root.starts_with(&outer) {
+            return Err(SourceError::RepoEscape(repo.display().to_string()));
+        }
         let real = path.canonicalize().map_err(|source| SourceError::Read {
             path: path.clone(),
-            source,
+            source: source.into(),
         })?;
         if !real.starts_with(&root) {
             return Err(SourceError::Escape(dockerfile.to_owned()));
         }
     }
-    std::fs::read(&path).map_err(|source| SourceError::Read { path, source })
+    input::read(&path, limit).map_err(|source| SourceError::Read { path, source })
 }
 
-/// Fast path: opens the file and asks the kernel where it really is (`/proc/self/fd`); `Some` when
-/// that is inside `repo` (which must then be canonical), `None` to take the careful path.
+/// Fast path: opens the file (without blocking: it may be a FIFO) and asks the kernel where it
+/// really is (`/proc/self/fd`); `Some` when that is inside `repo` (which must then be canonical),
+/// `None` to take the careful path.
 #[cfg(target_os = "linux")]
-fn read_if_inside(repo: &Path, relative: &Path) -> Option<Vec<u8>> {
-    use std::io::Read as _;
+fn read_if_inside(repo: &Path, relative: &Path, limit: u64) -> Option<Result<Vec<u8>, InputError>> {
     use std::os::fd::AsRawFd as _;
-    let mut file = std::fs::File::open(repo.join(relative)).ok()?;
+    let file = input::open(&repo.join(relative)).ok()?;
     let real = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()?;
-    if !real.starts_with(repo) || !file.metadata().ok()?.is_file() {
+    if !real.starts_with(repo) {
         return None;
     }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).ok()?;
-    Some(bytes)
+    Some(input::read_open(file, limit))
 }
 
 /// Analyses a Dockerfile's bytes with the build args and platform of `source`.
@@ -249,9 +286,10 @@ pub fn analyze_bytes(bytes: &[u8], source: &EffectiveSource) -> Outcome {
     })
 }
 
-/// Reads and analyses the Dockerfile of `source` from the repository checked out at `repo`.
-pub fn discover(repo: &Path, source: &EffectiveSource) -> Outcome {
-    match read_dockerfile(repo, &source.dockerfile) {
+/// Reads (at most `limit` bytes) and analyses the Dockerfile of `source` from the repository
+/// checked out at `repo`.
+pub fn discover(repo: &Path, source: &EffectiveSource, limit: u64) -> Outcome {
+    match read_dockerfile(repo, &source.dockerfile, limit) {
         Ok(bytes) => analyze_bytes(&bytes, source),
         Err(err) => Outcome::failed(err),
     }
@@ -259,14 +297,20 @@ pub fn discover(repo: &Path, source: &EffectiveSource) -> Outcome {
 
 /// Reads and analyses the Dockerfile of `source` under a source root (`root/<source.repo>/`).
 /// Pass a canonical `root` (see [`std::fs::canonicalize`]) for the fast path of [`read_dockerfile`].
-pub fn discover_in_root(root: &Path, source: &EffectiveSource) -> Outcome {
-    match repo_dir(root, &source.repo) {
-        Ok(dir) => discover(&dir, source),
+pub fn discover_in_root(root: &Path, source: &EffectiveSource, limit: u64) -> Outcome {
+    let read = repo_dir(root, &source.repo)
+        .and_then(|dir| read_contained(root, &dir, &source.dockerfile, limit));
+    match read {
+        Ok(bytes) => analyze_bytes(&bytes, source),
         Err(err) => Outcome::failed(err),
     }
 }
 
 /// [`discover_in_root`] for many sources, in parallel (one thread per core), in their order.
-pub fn discover_all_in_root(root: &Path, sources: &[&EffectiveSource]) -> Vec<Outcome> {
-    model::par::map(sources, |source| discover_in_root(root, source))
+pub fn discover_all_in_root(
+    root: &Path,
+    sources: &[&EffectiveSource],
+    limit: u64,
+) -> Vec<Outcome> {
+    model::par::map(sources, |source| discover_in_root(root, source, limit))
 }

@@ -4,6 +4,7 @@
 //! Rendering is deterministic: the same value gives the same bytes. Parsing reports the file, line
 //! and column of the first problem and refuses versions other than [`STATE_VERSION`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use model::state::{BaseImageState, ImageState, STATE_VERSION};
@@ -65,29 +66,97 @@ pub enum Detected {
     Legacy,
 }
 
-/// Looks at the top-level `version:` line of a state file.
+/// Top-level keys only the Python system's files have (`fullImage`, `firstDiscovered` in base
+/// files; `discoveryStatus`, `lastDiscovery` in image files): a file is imported as legacy only when
+/// it carries one of them, so a current file that lost or mangled its `version` line is an error,
+/// never an import that would replace its history.
+const LEGACY_KEYS: [&str; 4] = [
+    "fullImage",
+    "firstDiscovered",
+    "discoveryStatus",
+    "lastDiscovery",
+];
+
+/// Tells a current state file (a top-level `version` key, e.g. `version: 1` or `"version": "1"`)
+/// from one of the Python system's (one of its own keys, [`LEGACY_KEYS`]). Anything else, and a
+/// version other than the one this release reads, is an error naming the file.
 pub fn detect(text: &str, file: &str) -> Result<Detected, LoadError> {
+    let mut legacy = false;
     for (index, line) in text.lines().enumerate() {
-        let Some(rest) = line.strip_prefix("version:") else {
+        let Some((key, value_at)) = top_level_key(line) else {
             continue;
         };
-        let value = rest.split('#').next().unwrap_or("").trim();
-        let value = value.trim_matches(|c| c == '"' || c == '\'');
-        return match value.parse::<u32>() {
-            Ok(STATE_VERSION) => Ok(Detected::Current),
-            _ => Err(LoadError {
-                file: file.to_owned(),
-                line: index + 1,
-                column: line.len() - rest.len() + 1 + (rest.len() - rest.trim_start().len()),
-                kind: LoadErrorKind::UnknownVersion,
-                message: format!(
-                    "unknown state version `{value}` (this release reads and writes version \
-                     {STATE_VERSION}; upgrade image-factory to read this file)"
-                ),
-            }),
-        };
+        if key == "version" {
+            let rest = &line[value_at..];
+            let value = rest.split(" #").next().unwrap_or("").trim();
+            let column = value_at + (rest.len() - rest.trim_start().len()) + 1;
+            return check_version(value, file, index + 1, column);
+        }
+        legacy |= LEGACY_KEYS.contains(&key);
     }
-    Ok(Detected::Legacy)
+    if legacy {
+        return Ok(Detected::Legacy);
+    }
+    // Not block style at the top (a flow mapping, JSON): ask the YAML parser.
+    if let Ok(map) =
+        serde_saphyr::from_str_with_options::<BTreeMap<String, serde_json::Value>>(text, options())
+    {
+        if let Some(version) = map.get("version") {
+            let value = match version {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            return check_version(&value, file, 0, 0);
+        }
+        if LEGACY_KEYS.iter().any(|k| map.contains_key(*k)) {
+            return Ok(Detected::Legacy);
+        }
+    }
+    Err(LoadError::whole(
+        file,
+        LoadErrorKind::Malformed,
+        "no `version` key, and none of the Python system's keys (`fullImage`, `discoveryStatus`, \
+         ...): neither a current nor a legacy state file; left as it is (restore its `version: 1` \
+         line, or remove the file to start its record afresh)",
+    ))
+}
+
+/// The key of a top-level `key: value` line (plain, `"quoted"` or `'quoted'`), with the byte offset
+/// of what follows the colon.
+fn top_level_key(line: &str) -> Option<(&str, usize)> {
+    let (key, after) = match line.as_bytes().first()? {
+        q @ (b'"' | b'\'') => {
+            let close = line[1..].find(char::from(*q))? + 1;
+            (&line[1..close], close + 1)
+        }
+        b' ' | b'\t' | b'#' | b'-' | b'{' | b'[' => return None,
+        _ => {
+            let colon = line.find(':')?;
+            (line[..colon].trim_end(), colon)
+        }
+    };
+    let rest = line[after..].trim_start_matches([' ', '\t']);
+    let rest_at = line.len() - rest.len();
+    let value_at = rest_at + 1;
+    (rest.starts_with(':') && (rest.len() == 1 || rest[1..].starts_with([' ', '\t'])))
+        .then_some((key, value_at))
+}
+
+fn check_version(value: &str, file: &str, line: usize, column: usize) -> Result<Detected, LoadError> {
+    let value = value.trim_matches(|c| c == '"' || c == '\'');
+    match value.parse::<u32>() {
+        Ok(STATE_VERSION) => Ok(Detected::Current),
+        _ => Err(LoadError {
+            file: file.to_owned(),
+            line,
+            column,
+            kind: LoadErrorKind::UnknownVersion,
+            message: format!(
+                "unknown state version `{value}` (this release reads and writes version \
+                 {STATE_VERSION}; upgrade image-factory to read this file)"
+            ),
+        }),
+    }
 }
 
 fn options() -> serde_saphyr::Options {
@@ -200,4 +269,49 @@ pub fn render_base(state: &BaseImageState) -> Result<String, RenderError> {
         state,
         format_args!("Base image `{}` ({}).", state.id, state.reference),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_version_key_is_found_in_every_spelling() {
+        for text in [
+            "version: 1\nname: x\n",
+            "# header\nname: x\nversion: \"1\" # ours\n",
+            "\"version\": 1\n",
+            "'version' : '1'\n",
+            "{\"version\": 1, \"name\": \"x\"}\n",
+            "{version: \"1\"}\n",
+        ] {
+            assert_eq!(detect(text, "f").unwrap(), Detected::Current, "{text}");
+        }
+        let err = detect("name: x\nversion: 7\n", "f").unwrap_err();
+        assert_eq!((err.kind, err.line, err.column), (LoadErrorKind::UnknownVersion, 2, 10));
+    }
+
+    #[test]
+    fn only_the_python_systems_own_keys_make_a_legacy_file() {
+        assert_eq!(
+            detect("name: python-3.12-slim\nfullImage: python:3.12-slim\n", "f").unwrap(),
+            Detected::Legacy
+        );
+        assert_eq!(
+            detect("name: uv\ndiscoveryStatus: pending\n", "f").unwrap(),
+            Detected::Legacy
+        );
+        // A current file that lost its version line, or has a key only nested: an error, kept.
+        for text in [
+            "name: uv\nkind: managed\nhistory: []\n",
+            "name: uv\nmeta:\n  fullImage: x\n",
+            "",
+            "- a list\n",
+        ] {
+            let err = detect(text, "images/uv.yaml").unwrap_err();
+            assert_eq!(err.kind, LoadErrorKind::Malformed, "{text}");
+            assert!(err.message.contains("left as it is"), "{}", err.message);
+        }
+    }
 }

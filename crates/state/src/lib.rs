@@ -13,6 +13,8 @@
 //!   record) → new state, with merge rules and lifecycle (archive, restore, demotion, promotion).
 //! - [`store`]: load a factory dir, render the new state, write only changed files atomically
 //!   (temp + fsync + rename + fsync dir) under an exclusive lock of the factory dir.
+//! - [`input`]: reading files other people control (regular files only, never a blocking open,
+//!   sizes capped).
 //! - [`atomic`]: the one atomic writer of a single file (temp + fsync + rename + fsync dir).
 //! - [`git`]: shallow clones, commits, pushes with fetch/rebase/retry.
 //! - [`clock`]: the injectable clock (`--now`, `SOURCE_DATE_EPOCH`).
@@ -32,6 +34,7 @@ pub mod fastyaml;
 mod fastyaml;
 pub mod format;
 pub mod git;
+pub mod input;
 pub mod legacy;
 pub mod store;
 pub mod update;

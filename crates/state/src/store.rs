@@ -27,6 +27,7 @@ use model::state::{BaseImageState, ImageState, State};
 use model::time::Timestamp;
 
 use crate::atomic;
+use crate::input::{self, Limits};
 use crate::format::{self, Detected, LoadError, LoadErrorKind};
 use crate::legacy;
 
@@ -75,6 +76,8 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 #[derive(Clone, Debug)]
 pub struct Store {
     dir: PathBuf,
+    /// The largest state file read.
+    max_file: u64,
 }
 
 /// The exclusive lock of a factory dir; released on drop.
@@ -300,7 +303,17 @@ fn yaml_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, StoreError> {
 impl Store {
     /// The store of the factory dir `dir` (holding `images.yaml` and `state/`).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            max_file: Limits::default().state_file,
+        }
+    }
+
+    /// The same store, reading state files of at most `limits.state_file` bytes (a larger file,
+    /// or one that is not a regular file, fails to load and is kept as it is).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.max_file = limits.state_file;
+        self
     }
 
     /// The factory dir.
@@ -345,7 +358,7 @@ impl Store {
                 });
             }
         }
-        let parsed = model::par::map(&jobs, |job| parse_job(job, now));
+        let parsed = model::par::map(&jobs, |job| parse_job(job, now, self.max_file));
 
         let mut loaded = Loaded::default();
         let mut by_reference: BTreeMap<String, String> = BTreeMap::new();
@@ -640,9 +653,9 @@ enum Parsed {
 }
 
 /// Reads and parses one file (run in parallel).
-fn parse_job(job: &Job, now: Timestamp) -> (String, Parsed) {
+fn parse_job(job: &Job, now: Timestamp, max_file: u64) -> (String, Parsed) {
     let file = job.rel.to_string_lossy().into_owned();
-    let text = match fs::read_to_string(&job.path) {
+    let text = match input::read_to_string(&job.path, max_file) {
         Ok(text) => text,
         Err(err) => {
             let err = LoadError::whole(&file, LoadErrorKind::Io, format!("cannot read: {err}"));
@@ -688,7 +701,19 @@ fn parse_job(job: &Job, now: Timestamp) -> (String, Parsed) {
         }
         (Ok(Detected::Legacy), false) => Parsed::LegacyImage,
     };
-    (text, parsed)
+    // Values that reach manifests are checked where they are read (a hand edit of `${{ ... }}`).
+    let checked = match &parsed {
+        Parsed::Base(b, ..) => b.check_values(),
+        Parsed::Image(i, _) => i.check_values(),
+        _ => Ok(()),
+    };
+    match checked {
+        Ok(()) => (text, parsed),
+        Err(err) => {
+            let err = LoadError::whole(&file, LoadErrorKind::Malformed, err.to_string());
+            (text, Parsed::Failed(err))
+        }
+    }
 }
 
 fn fail(loaded: &mut Loaded, err: LoadError, rel: PathBuf, stem: Option<String>, image: bool) {

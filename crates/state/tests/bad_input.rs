@@ -155,11 +155,11 @@ fn dockerfile_outside_the_repository_is_refused() {
     fs::create_dir_all(repo.join("docker")).unwrap();
     fs::write(repo.join("docker/Dockerfile"), "FROM alpine:3.20\n").unwrap();
     fs::write(dir.path().join("secret"), "FROM alpine\n").unwrap();
-    assert!(read_dockerfile(&repo, "docker/Dockerfile").is_ok());
-    assert!(read_dockerfile(&repo, "./docker/Dockerfile").is_ok());
+    assert!(read_dockerfile(&repo, "docker/Dockerfile", 1 << 20).is_ok());
+    assert!(read_dockerfile(&repo, "./docker/Dockerfile", 1 << 20).is_ok());
     for bad in ["../../secret", "docker/../../../secret", "/etc/passwd", ""] {
         assert!(
-            matches!(read_dockerfile(&repo, bad), Err(SourceError::Escape(_))),
+            matches!(read_dockerfile(&repo, bad, 1 << 20), Err(SourceError::Escape(_))),
             "{bad} accepted"
         );
     }
@@ -167,15 +167,15 @@ fn dockerfile_outside_the_repository_is_refused() {
     {
         std::os::unix::fs::symlink(dir.path().join("secret"), repo.join("Dockerfile")).unwrap();
         assert!(matches!(
-            read_dockerfile(&repo, "Dockerfile"),
+            read_dockerfile(&repo, "Dockerfile", 1 << 20),
             Err(SourceError::Escape(_))
         ));
         // A symlink inside the repository is fine.
         std::os::unix::fs::symlink(repo.join("docker/Dockerfile"), repo.join("Inner")).unwrap();
-        assert!(read_dockerfile(&repo, "Inner").is_ok());
+        assert!(read_dockerfile(&repo, "Inner", 1 << 20).is_ok());
     }
     assert!(matches!(
-        read_dockerfile(&repo, "missing/Dockerfile"),
+        read_dockerfile(&repo, "missing/Dockerfile", 1 << 20),
         Err(SourceError::Read { .. })
     ));
     assert!(image_factory_state::discover::repo_dir(dir.path(), "acme/../etc").is_err());

@@ -101,7 +101,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(code, message)) => {
-            eprintln!("synth: {message}");
+            eprintln!("synth: {}", model::printable::escape(&message));
             ExitCode::from(code)
         }
     }
@@ -119,7 +119,12 @@ fn validate(cli: &Cli) -> Result<(), Failure> {
             let json = serde_json::to_string_pretty(&report.problems);
             json.map_err(|e| Failure(1, e.to_string()))? + "\n"
         }
-        OutputFormat::Text => report.problems.iter().map(|p| format!("{p}\n")).collect(),
+        // Manifests under validation are anyone's text: no raw control characters on a terminal.
+        OutputFormat::Text => report
+            .problems
+            .iter()
+            .map(|p| format!("{}\n", model::printable::escape(&p.to_string())))
+            .collect(),
     };
     stdout(&text)?;
     let problems = report.problems.len();
@@ -135,7 +140,7 @@ fn validate(cli: &Cli) -> Result<(), Failure> {
 
 fn generate(cli: &Cli) -> Result<(), Failure> {
     let dir = factory::load_for_synthesis(&cli.factory_dir);
-    eprint!("{}", dir.render_all(true));
+    eprint!("{}", model::printable::escape(&dir.render_all(true)));
     let options = SynthOptions {
         schemas: cli.schemas.clone(),
     };
