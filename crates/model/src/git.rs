@@ -213,6 +213,16 @@ pub const REDACTED: &str = "***";
 /// replaced by [`REDACTED`]: git echoes URLs in its error messages, and those messages end up in
 /// reports, logs and state files. Text without such a URL is returned unchanged.
 pub fn redact_userinfo(text: &str) -> String {
+    scrub_userinfo(text, |_| REDACTED.to_owned())
+}
+
+/// `text` with every character of each URL's userinfo replaced by `*`: columns stay where they
+/// were, for quoting a configuration line under a caret.
+pub fn mask_userinfo(text: &str) -> String {
+    scrub_userinfo(text, |userinfo| "*".repeat(userinfo.chars().count()))
+}
+
+fn scrub_userinfo(text: &str, replace: impl Fn(&str) -> String) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
@@ -234,7 +244,7 @@ pub fn redact_userinfo(text: &str) -> String {
             .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
         match authority.rfind('@') {
             Some(i) if is_url => {
-                out.push_str(REDACTED);
+                out.push_str(&replace(&authority[..i]));
                 out.push_str(&authority[i..]);
             }
             _ => out.push_str(authority),
@@ -369,5 +379,9 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(redact_userinfo(text), want, "{text}");
         }
+        assert_eq!(
+            mask_userinfo("  url: https://bot:pw@h/x # é"),
+            "  url: https://******@h/x # é"
+        );
     }
 }
