@@ -102,8 +102,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
         environment,
     };
     let report = match factory::analyze(&dir, &options) {
-        Err(factory::JobError::Usage(usage)) => {
-            output::write_stderr(&format!("error: {usage}\n"));
+        // Options that do not fit, or `--commit` on someone else's uncommitted work.
+        Err(err @ (factory::JobError::Usage(_) | factory::JobError::DirtyWorkTree { .. })) => {
+            output::write_stderr(&format!("error: {err}\n"));
             return Ok(Outcome::ConfigError);
         }
         // The message is complete on its own: no cause chain (it would repeat).

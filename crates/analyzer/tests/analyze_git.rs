@@ -80,6 +80,8 @@ fn analyze_cmd(work: &Path, extra: &[&str]) -> Command {
         .args(extra)
         .env_remove("IMAGE_FACTORY_LOG")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        // The remotes are local bare repositories: opt into the `file` transport.
+        .env("IMAGE_FACTORY_GIT_ALLOW_PROTOCOL", "file")
         .env(
             "IMAGE_FACTORY_GIT_AUTHOR",
             "Factory Bot <bot@example.invalid>",
@@ -190,6 +192,7 @@ fn clone_reads_sources_from_git() {
         .arg(format!("file://{}", base.display()))
         .env("GITHUB_TOKEN", "not-a-real-token")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("IMAGE_FACTORY_GIT_ALLOW_PROTOCOL", "file")
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -210,6 +213,7 @@ fn clone_reads_sources_from_git() {
         .arg("--clone-url-base")
         .arg(format!("file://{}", base.display()))
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("IMAGE_FACTORY_GIT_ALLOW_PROTOCOL", "file")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");

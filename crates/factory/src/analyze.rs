@@ -11,7 +11,7 @@ use model::time::Timestamp;
 use serde::Serialize;
 use state::discover::Outcome as Discovery;
 use state::format::LoadError;
-use state::git::Author;
+use state::git::{Access, Askpass, Author, Credentials};
 use state::store::Plan;
 use state::update::{self, BuildRecord, Event, Input};
 
@@ -69,6 +69,14 @@ pub struct Environment {
     pub git_author: Option<Author>,
     /// The clock of reproducible builds (`SOURCE_DATE_EPOCH`, seconds since 1970).
     pub source_date_epoch: Option<String>,
+    /// Credentials for every git remote (`GIT_USERNAME`, default `x-access-token`, and
+    /// `GIT_PASSWORD`; the analysis Job sets them from the `git-credentials` Secret), handed to
+    /// git through an askpass helper. `None` when `GIT_ASKPASS` is already set: the caller's own
+    /// helper wins.
+    pub git_credentials: Option<Credentials>,
+    /// Transports git may use besides https and ssh (`IMAGE_FACTORY_GIT_ALLOW_PROTOCOL`,
+    /// colon-separated, e.g. `file` for local repositories in tests); `ext` is never allowed.
+    pub git_protocols: Vec<String>,
 }
 
 impl Environment {
@@ -83,7 +91,37 @@ impl Environment {
                 .zip(var("GIT_AUTHOR_EMAIL"))
                 .map(|(name, email)| Author { name, email }),
             source_date_epoch: var("SOURCE_DATE_EPOCH"),
+            git_credentials: var("GIT_PASSWORD")
+                .filter(|_| var("GIT_ASKPASS").is_none())
+                .map(|password| Credentials {
+                    username: var("GIT_USERNAME").unwrap_or_else(|| "x-access-token".to_owned()),
+                    password,
+                }),
+            git_protocols: var("IMAGE_FACTORY_GIT_ALLOW_PROTOCOL")
+                .map(|v| v.split(':').map(str::to_owned).collect())
+                .unwrap_or_default(),
         }
+    }
+
+    /// How git reaches remotes in this environment: the allowed transports and, when there are
+    /// credentials or tokens, the askpass helper (removed when the returned guard is dropped).
+    pub(crate) fn git_access(&self) -> Result<(Access, Option<Askpass>), JobError> {
+        let needs_askpass = self.git_credentials.is_some()
+            || self.github_token.is_some()
+            || self.gitlab_token.is_some();
+        let askpass = if needs_askpass {
+            Some(Askpass::create(&std::env::temp_dir())?)
+        } else {
+            None
+        };
+        let access = Access {
+            extra_protocols: self.git_protocols.clone(),
+            credentials: self
+                .git_credentials
+                .clone()
+                .zip(askpass.as_ref().map(|a| a.path().to_path_buf())),
+        };
+        Ok((access, askpass))
     }
 
     /// The time of a run: `now` (RFC 3339) when given, else [`Environment::source_date_epoch`],
@@ -218,21 +256,31 @@ pub fn analyze(dir: &FactoryDir, options: &AnalyzeOptions) -> Result<AnalyzeRepo
     let only = selection(config, options)?;
     let build = build_record(config, options)?;
     let _lock = dir.lock(options.lock_timeout)?;
+    let (access, askpass) = options.environment.git_access()?;
+    // Before anything is written: `--commit` never starts on someone else's uncommitted work.
+    let repo = if options.commit {
+        Some(commit::prepare(dir, access.clone())?)
+    } else {
+        None
+    };
     let run = Run {
         dir,
         config,
         options,
         only: only.as_ref(),
         build: build.as_ref(),
+        access: &access,
+        askpass: askpass.as_ref().map(Askpass::path),
     };
     let mut report = AnalyzeReport {
         now: options.now.to_string(),
         ..AnalyzeReport::default()
     };
     let (plan, changes) = run.analyze_and_write(&mut report)?;
-    if options.commit
-        && !plan.is_empty()
-        && let Err(err) = commit::commit_and_push(&run, &changes, &mut report)
+    // Even when this run changed nothing: an earlier run may have left state files uncommitted
+    // (its commit failed), and they must not stay so forever.
+    if let Some(repo) = repo
+        && let Err(err) = commit::commit_and_push(&run, &repo, &plan, &changes, &mut report)
     {
         tracing::error!("{err}");
         report.git_error = Some(err.to_string());
@@ -294,6 +342,10 @@ pub(crate) struct Run<'a> {
     pub(crate) options: &'a AnalyzeOptions,
     only: Option<&'a BTreeSet<String>>,
     build: Option<&'a BuildRecord>,
+    /// Transports and credentials of every git command.
+    pub(crate) access: &'a Access,
+    /// The askpass helper, when there are credentials or tokens.
+    askpass: Option<&'a Path>,
 }
 
 impl Run<'_> {
@@ -318,13 +370,14 @@ impl Run<'_> {
             .filter(|i| self.only.is_none_or(|o| o.contains(&i.name)))
             .filter(|i| !loaded.frozen_images.contains(&i.name))
             .collect();
-        let outcomes =
-            sources::discover_all(
-                &self.options.sources,
-                &targets,
-                &self.options.environment,
-                self.dir.limits().dockerfile,
-            )?;
+        let outcomes = sources::discover_all(
+            &self.options.sources,
+            &targets,
+            &self.options.environment,
+            self.access,
+            self.askpass,
+            self.dir.limits().dockerfile,
+        )?;
         tracing::info!(elapsed = ?started.elapsed(), images = outcomes.len(), "dockerfiles analysed");
         report.analyzed = outcomes.keys().cloned().collect();
         report.failed = failures(&outcomes);

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 
 use model::settings::Settings;
 use model::state::State;
-use state::git::{self, Author, GitError, Repo, RetryPolicy};
+use state::git::{self, Access, Author, GitError, Repo, RetryPolicy};
 use state::store::{self, ARCHIVED_BASES_DIR, ARCHIVED_IMAGES_DIR, Plan};
 use state::update::Event;
 
 use crate::analyze::{AnalyzeReport, Environment, Run};
+use crate::dir::FactoryDir;
 use crate::error::JobError;
 
 /// The entities whose files a run wrote or removed (active or archived), by name or id.
@@ -70,7 +71,14 @@ fn touched_entities<'a>(
         .collect()
 }
 
-/// The commit message: a title, the images and base changes, one line per notable event.
+/// Names listed per line of a commit message before "… and K more".
+pub const MESSAGE_NAMES: usize = 20;
+
+/// Event lines in a commit message before "… and K more".
+pub const MESSAGE_EVENTS: usize = 50;
+
+/// The commit message: a title, the images and base changes, one line per notable event. Long
+/// lists are summarised ([`MESSAGE_NAMES`], [`MESSAGE_EVENTS`]): a fleet-wide run stays readable.
 pub fn commit_message(changes: &Changes, events: &[Event], now: &str) -> String {
     let ids =
         |f: fn(&Event) -> Option<&str>| -> Vec<&str> { events.iter().filter_map(f).collect() };
@@ -89,7 +97,12 @@ pub fn commit_message(changes: &Changes, events: &[Event], now: &str) -> String 
     let mut body = String::new();
     let mut list = |label: &str, items: Vec<&str>| {
         if !items.is_empty() {
-            let _ = writeln!(body, "{label}: {}", items.join(", "));
+            let shown = &items[..items.len().min(MESSAGE_NAMES)];
+            let _ = write!(body, "{label}: {}", shown.join(", "));
+            if items.len() > shown.len() {
+                let _ = write!(body, " … and {} more", items.len() - shown.len());
+            }
+            body.push('\n');
         }
     };
     list(
@@ -102,6 +115,7 @@ pub fn commit_message(changes: &Changes, events: &[Event], now: &str) -> String 
         "Base files changed",
         changes.bases.iter().map(String::as_str).collect(),
     );
+    let mut lines = 0usize;
     for event in events {
         let line = match event {
             Event::Enrolled { name } => format!("enrolled {name}"),
@@ -117,7 +131,13 @@ pub fn commit_message(changes: &Changes, events: &[Event], now: &str) -> String 
             Event::Built { name, version } => format!("recorded build {name} {version}"),
             _ => continue,
         };
-        let _ = writeln!(body, "- {line}");
+        lines += 1;
+        if lines <= MESSAGE_EVENTS {
+            let _ = writeln!(body, "- {line}");
+        }
+    }
+    if lines > MESSAGE_EVENTS {
+        let _ = writeln!(body, "- … and {} more", lines - MESSAGE_EVENTS);
     }
     let _ = writeln!(body, "\nAnalyzed at {now}.");
     format!("{title}\n\n{body}")
@@ -134,28 +154,76 @@ pub fn author(env: &Environment, settings: &Settings) -> Author {
         .unwrap_or_default()
 }
 
-/// Commits the state dir as one commit and, when asked, pushes it (rebasing, and redoing the
-/// analysis on the fresh state when the rebase conflicts).
+/// The work tree of `dir`, checked before anything is written: `--commit` refuses to start when
+/// it has uncommitted changes outside the factory dir's `state/` (someone else's work, which a
+/// rebase could not pass and must never be reset).
+pub(crate) fn prepare(dir: &FactoryDir, access: Access) -> Result<Repo, JobError> {
+    let repo = Repo::discover(dir.path())?.with_access(access);
+    let state_dir = relative_state_dir(&repo, dir)?;
+    let paths: Vec<String> = repo
+        .dirty_paths()?
+        .into_iter()
+        .filter(|p| !Path::new(p).starts_with(&state_dir))
+        .collect();
+    if paths.is_empty() {
+        Ok(repo)
+    } else {
+        Err(JobError::DirtyWorkTree {
+            repo: repo.root().to_path_buf(),
+            state_dir,
+            paths,
+        })
+    }
+}
+
+/// The factory dir's `state/`, relative to the work tree's root (it may not exist yet).
+fn relative_state_dir(repo: &Repo, dir: &FactoryDir) -> Result<PathBuf, JobError> {
+    let canonical = |path: &Path| {
+        path.canonicalize().map_err(|source| JobError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let root = canonical(repo.root())?;
+    let factory = canonical(dir.path())?;
+    let relative = factory.strip_prefix(&root).unwrap_or(&factory);
+    Ok(relative.join("state"))
+}
+
+/// Commits the state dir as one commit (also files an earlier run left uncommitted) and, when
+/// asked, pushes it (rebasing, and redoing the analysis on the fresh state when the rebase
+/// conflicts). The report then describes what was committed and pushed: after a re-application,
+/// the re-application's analysis, not the discarded attempt's.
 pub(crate) fn commit_and_push(
     run: &Run<'_>,
+    repo: &Repo,
+    plan: &Plan,
     changes: &Changes,
     report: &mut AnalyzeReport,
 ) -> Result<(), JobError> {
-    let repo = Repo::discover(run.dir.path())?;
     let state_dir = run.dir.path().join("state");
+    if !state_dir.exists() {
+        return Ok(());
+    }
     let state_dir = state_dir.canonicalize().map_err(|source| JobError::Read {
         path: state_dir,
         source,
     })?;
     let author = author(&run.options.environment, &run.config.settings);
-    let message = commit_message(changes, &report.events, &report.now);
+    let mut message = commit_message(changes, &report.events, &report.now);
+    let staged = repo.stage(&state_dir)?;
+    let ours = plan.paths().len();
+    if staged > ours {
+        let _ = writeln!(
+            message,
+            "\nAlso commits {} state file(s) an earlier run left uncommitted.",
+            staged - ours
+        );
+    }
     report.commit = repo.commit_all(&state_dir, &message, &author)?;
     let Some(push) = &run.options.push else {
         return Ok(());
     };
-    if report.commit.is_none() {
-        return Ok(());
-    }
     let branch = match repo.branch()? {
         // A detached head (CI checkouts): push to the configured branch.
         head if head == "HEAD" => run.config.settings.state_repo.branch.clone(),
@@ -166,20 +234,45 @@ pub(crate) fn commit_and_push(
         backoff: push.backoff,
         ..RetryPolicy::default()
     };
-    let mut reapply = |repo: &Repo| -> Result<(), GitError> {
+    let now = report.now.clone();
+    let mut reapplied: Option<AnalyzeReport> = None;
+    let mut reapply = |repo: &Repo| -> Result<Option<String>, GitError> {
         let mut again = AnalyzeReport {
-            now: report.now.clone(),
+            now: now.clone(),
             ..AnalyzeReport::default()
         };
         let (_, changes) = run
             .analyze_and_write(&mut again)
             .map_err(|e| GitError::Io(std::io::Error::other(e.to_string())))?;
         let message = commit_message(&changes, &again.events, &again.now);
-        repo.commit_all(&state_dir, &message, &author)?;
-        Ok(())
+        let commit = repo.commit_all(&state_dir, &message, &author)?;
+        again.commit.clone_from(&commit);
+        reapplied = Some(again);
+        Ok(commit)
     };
-    git::push_with_retry(&repo, &push.remote, &branch, policy, &mut reapply)?;
-    report.commit = Some(repo.git(&["rev-parse", "HEAD"])?);
+    let result = git::push_with_retry(
+        repo,
+        &push.remote,
+        &branch,
+        policy,
+        report.commit.clone(),
+        &mut reapply,
+    );
+    // Whether or not the push landed, the files and commit are now the re-application's.
+    if let Some(again) = reapplied {
+        *report = again;
+    }
+    let pushed = match result {
+        Ok(pushed) => pushed,
+        Err(err) => {
+            // Whatever happened, HEAD holds this run's commit (rebased, re-made or restored).
+            if report.commit.is_some() {
+                report.commit = repo.head().ok();
+            }
+            return Err(err.into());
+        }
+    };
+    report.commit = pushed.commit;
     report.pushed = true;
     Ok(())
 }

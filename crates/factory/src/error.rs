@@ -64,6 +64,24 @@ pub enum JobError {
     /// A git operation failed.
     #[error(transparent)]
     Git(#[from] state::git::GitError),
+    /// `--commit` on a work tree with uncommitted changes outside the factory dir's `state/`: the
+    /// analyzer commits, rebases and resets only what it writes, so it refuses to start rather
+    /// than risk someone else's work (nothing is written).
+    #[error(
+        "refusing to commit: the git work tree {} has uncommitted changes outside {}: {}; \
+         commit or stash them first (the analyzer only commits its own state files); nothing written",
+        repo.display(),
+        state_dir.display(),
+        list_paths(paths)
+    )]
+    DirtyWorkTree {
+        /// The work tree's root.
+        repo: PathBuf,
+        /// The state dir, relative to the work tree's root.
+        state_dir: PathBuf,
+        /// The changed paths outside it, relative to the work tree's root.
+        paths: Vec<String>,
+    },
     /// Synthesis refused the state or its own output.
     #[error("{0}; nothing written")]
     Synth(#[source] synth::SynthError),
@@ -111,6 +129,16 @@ impl JobError {
                 | Self::CreateDir { .. }
         )
     }
+}
+
+/// At most ten paths, then how many more.
+fn list_paths(paths: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = paths[..paths.len().min(SHOWN)].join(", ");
+    if paths.len() > SHOWN {
+        text.push_str(&format!(" … and {} more", paths.len() - SHOWN));
+    }
+    text
 }
 
 /// Options of a job that do not fit the factory dir's configuration.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use model::enrollment::{EffectiveImage, EffectiveSource, Provider};
 use state::discover::{self, Outcome as Discovery};
-use state::git;
+use state::git::{self, Access, Credentials};
 
 use crate::analyze::{Environment, Sources};
 use crate::error::JobError;
@@ -17,11 +17,15 @@ pub(crate) fn discover_all(
     sources: &Sources,
     targets: &[&EffectiveImage],
     env: &Environment,
+    access: &Access,
+    askpass: Option<&Path>,
     limit: u64,
 ) -> Result<BTreeMap<String, Discovery>, JobError> {
     match sources {
         Sources::Root(root) => from_root(root, targets, limit),
-        Sources::Clone { url_base } => from_clones(url_base.as_deref(), targets, env, limit),
+        Sources::Clone { url_base } => {
+            from_clones(url_base.as_deref(), targets, env, access, askpass, limit)
+        }
     }
 }
 
@@ -45,11 +49,27 @@ fn from_root(
     Ok(names.into_iter().cloned().zip(found).collect())
 }
 
-/// The token for a provider's clones; never logged, handed to git through `GIT_ASKPASS`.
-fn token(env: &Environment, provider: Provider) -> Option<&str> {
-    match provider {
+/// The access of a provider's clones: its token when there is one (never logged, handed to git
+/// through `GIT_ASKPASS`), else the environment's git credentials.
+fn clone_access(
+    env: &Environment,
+    provider: Provider,
+    access: &Access,
+    askpass: Option<&Path>,
+) -> Access {
+    let token = match provider {
         Provider::Github => env.github_token.as_deref(),
         Provider::Gitlab => env.gitlab_token.as_deref(),
+    };
+    match (token, askpass) {
+        (Some(token), Some(askpass)) => access.with_credentials(Some((
+            Credentials {
+                username: "x-access-token".to_owned(),
+                password: token.to_owned(),
+            },
+            askpass.to_path_buf(),
+        ))),
+        _ => access.clone(),
     }
 }
 
@@ -64,6 +84,8 @@ fn from_clones(
     url_base: Option<&str>,
     targets: &[&EffectiveImage],
     env: &Environment,
+    access: &Access,
+    askpass: Option<&Path>,
     limit: u64,
 ) -> Result<BTreeMap<String, Discovery>, JobError> {
     let scratch = std::env::temp_dir().join(format!(
@@ -92,15 +114,10 @@ fn from_clones(
             .or_insert_with(|| {
                 let dest = scratch.join(format!("repo-{index}"));
                 tracing::info!(repo = %source.repo, branch = %source.branch, "cloning");
-                git::shallow_clone(
-                    &url,
-                    &source.branch,
-                    &dest,
-                    token(env, source.provider),
-                    &scratch.join("askpass"),
-                )
-                .map(|()| dest)
-                .map_err(|e| e.to_string())
+                let access = clone_access(env, source.provider, access, askpass);
+                git::shallow_clone(&url, &source.branch, &dest, &access)
+                    .map(|()| dest)
+                    .map_err(|e| e.to_string())
             });
         let outcome = match checkout {
             Ok(dir) => discover::discover(dir, source, limit),

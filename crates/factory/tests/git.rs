@@ -102,6 +102,8 @@ fn options(build: Option<(&str, &str, &str)>, push: bool) -> AnalyzeOptions {
         lock_timeout: Duration::from_secs(60),
         environment: Environment {
             author_override: Some("Factory Bot <bot@example.invalid>".to_owned()),
+            // The remotes are local bare repositories: opt into the `file` transport.
+            git_protocols: vec!["file".to_owned()],
             ..Environment::default()
         },
     }

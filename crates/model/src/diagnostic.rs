@@ -116,7 +116,8 @@ impl Diagnostic {
         }
         if let Some(text) = source_line {
             let text = text.trim_end_matches('\r');
-            let shown: String = text
+            // A password in a URL on that line is masked (same width: the caret stays in place).
+            let shown: String = crate::git::mask_userinfo(text)
                 .chars()
                 .map(|c| if c == '\t' { ' ' } else { c })
                 .collect();

@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod digest;
 pub mod duration;
 pub mod enrollment;
+pub mod git;
 pub mod kargo;
 pub mod names;
 #[doc(hidden)]

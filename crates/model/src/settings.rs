@@ -316,11 +316,16 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
                 );
             }
         }
-        s.state_repo.url = safe_string(d, &g, "url", "stateRepo");
-        if let Some(v) = safe_string(d, &g, "branch", "stateRepo") {
+        s.state_repo.url =
+            safe_string(d, &g, "url", "stateRepo").filter(|url| check_state_url(d, &g, url));
+        if let Some(v) = safe_string(d, &g, "branch", "stateRepo")
+            && check_state_branch(d, &g, &v)
+        {
             s.state_repo.branch = v;
         }
-        if let Some(v) = safe_string(d, &g, "path", "stateRepo") {
+        if let Some(v) = safe_string(d, &g, "path", "stateRepo")
+            && check_state_path(d, &g, &v)
+        {
             s.state_repo.path = v;
         }
     }
@@ -480,6 +485,66 @@ fn is_author(text: &str) -> bool {
         })
 }
 
+/// `stateRepo.url`: a transport of [`crate::git::check_remote_url`] (git runs it, the analysis
+/// Job sends credentials to it), without a password.
+fn check_state_url(d: &mut Decoder<'_>, f: &Fields<'_>, url: &str) -> bool {
+    let Err(err) = crate::git::check_remote_url(url) else {
+        return true;
+    };
+    if let Some(n) = f.get("url") {
+        let hint = match err {
+            crate::git::UrlError::Credentials => {
+                "put credentials in the `secrets.gitCredentials` Secret, never in factory.yaml"
+            }
+            _ => {
+                "use `https://host/path.git`, `ssh://[user@]host/path.git` or `user@host:path.git`"
+            }
+        };
+        let url = crate::git::redact_userinfo(url);
+        d.error_hint(
+            n.pos,
+            format!("stateRepo: `url`: `{url}` is refused: {err}"),
+            hint,
+        );
+    }
+    false
+}
+
+/// `stateRepo.branch`: a branch git accepts ([`crate::git::check_branch`]: it is an argument of
+/// `git clone`, `fetch` and `push`) and Kargo accepts ([`crate::kargo::is_branch`]).
+fn check_state_branch(d: &mut Decoder<'_>, f: &Fields<'_>, branch: &str) -> bool {
+    let why = match crate::git::check_branch(branch) {
+        Err(err) => err.to_string(),
+        Ok(()) if !crate::kargo::is_branch(branch) => {
+            "Kargo's branch pattern refuses it".to_owned()
+        }
+        Ok(()) => return true,
+    };
+    if let Some(n) = f.get("branch") {
+        d.error_hint(
+            n.pos,
+            format!("stateRepo: `branch`: `{branch}` is not a valid branch name ({why})"),
+            "use letters, digits, `.`, `_`, `/` and `-`, starting with a letter or digit and ending with a letter, digit, `_` or `-` (no `..` or `//`)",
+        );
+    }
+    false
+}
+
+/// `stateRepo.path`: a relative path inside the repository (`.` or empty: its root).
+fn check_state_path(d: &mut Decoder<'_>, f: &Fields<'_>, path: &str) -> bool {
+    // A backslash is a separator on Windows checkouts: refuse it rather than guess.
+    let escapes =
+        path.starts_with('/') || path.contains('\\') || path.split('/').any(|c| c == "..");
+    if escapes && let Some(n) = f.get("path") {
+        d.error_hint(
+            n.pos,
+            format!("stateRepo: `path`: `{path}` is not a relative path inside the repository"),
+            "give the factory dir's path from the repository root, e.g. `image-factory` (no leading `/`, no `..`)",
+        );
+    }
+    !escapes
+}
+
 fn safe_string(d: &mut Decoder<'_>, f: &Fields<'_>, key: &str, what: &str) -> Option<String> {
     let value = d.string(f, key, what)?;
     let node = f.get(key)?;
@@ -532,6 +597,48 @@ mod tests {
         assert!(!is_label_value(&"a".repeat(64)));
         assert!(!is_author("image-factory"));
         assert!(is_author("a <a@b>"));
+    }
+
+    #[test]
+    fn state_repo_refuses_injection_escapes_and_unsafe_transports() {
+        let text = "stateRepo:\n  url: ext::sh -c touch% /tmp/x\n  branch: \"--upload-pack=touch /tmp/x;git-upload-pack\"\n  path: ../../etc\n";
+        let (s, diags) = parse(text, "factory.yaml");
+        assert!(s.is_none());
+        let at: Vec<(usize, usize)> = diags.iter().map(|d| (d.line, d.column)).collect();
+        assert_eq!(at, [(2, 8), (3, 11), (4, 9)], "{diags:?}");
+        assert!(diags[0].message.contains("`ext::` transport"), "{diags:?}");
+        assert!(diags[1].message.contains("starts with `-`"), "{diags:?}");
+        assert!(
+            diags[2].message.contains("inside the repository"),
+            "{diags:?}"
+        );
+        for (url, ok) in [
+            ("https://github.com/acme/p.git", true),
+            ("git@github.com:acme/p.git", true),
+            ("file:///srv/p.git", false),
+            ("http://example.com/p.git", false),
+            ("/srv/p.git", false),
+        ] {
+            let (s, diags) = parse(&format!("stateRepo: {{url: '{url}'}}\n"), "factory.yaml");
+            assert_eq!(s.is_some(), ok, "{url}: {diags:?}");
+        }
+        // The password never shows, even in the diagnostic refusing it.
+        let (_, diags) = parse(
+            "stateRepo: {url: 'https://u:hunter2@h/p.git'}\n",
+            "factory.yaml",
+        );
+        assert_eq!(diags.len(), 1);
+        assert!(!format!("{diags:?}").contains("hunter2"), "{diags:?}");
+        for (path, ok) in [
+            ("img", true),
+            (".", true),
+            ("a/b", true),
+            ("/abs", false),
+            ("a/../..", false),
+        ] {
+            let (s, _) = parse(&format!("stateRepo: {{path: '{path}'}}\n"), "factory.yaml");
+            assert_eq!(s.is_some(), ok, "{path}");
+        }
     }
 
     #[test]

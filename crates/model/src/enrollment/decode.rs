@@ -639,10 +639,11 @@ fn checked_map(
     ok.then_some(map)
 }
 
-/// A branch both git and Kargo accept ([`crate::kargo::is_branch`]: synth puts it in a git
+/// A branch both git ([`crate::git::check_branch`], which Kargo's pattern alone lets through:
+/// `a..b`, `a//b`, `x.lock`) and Kargo accept ([`crate::kargo::is_branch`]: synth puts it in a git
 /// subscription and in `git-clone` / `git-push` steps); reports and returns false otherwise.
 fn check_branch(d: &mut Decoder<'_>, f: &Fields<'_>, branch: &str, what: &str) -> bool {
-    let ok = is_branch_name(branch) && crate::kargo::is_branch(branch);
+    let ok = crate::git::is_branch_name(branch) && crate::kargo::is_branch(branch);
     if !ok && let Some(n) = f.get("branch") {
         d.error_hint(
             n.pos,
@@ -651,21 +652,6 @@ fn check_branch(d: &mut Decoder<'_>, f: &Fields<'_>, branch: &str, what: &str) -
         );
     }
     ok
-}
-
-/// git's own rules for a ref name (`git check-ref-format`), which Kargo's pattern alone lets
-/// through (`a..b`, `a//b`, `x.lock`).
-fn is_branch_name(b: &str) -> bool {
-    !b.is_empty()
-        && !b.starts_with(['-', '/'])
-        && !b.ends_with(['/', '.'])
-        && !b.ends_with(".lock")
-        && !b.contains("..")
-        && !b.contains("//")
-        && !b.contains("@{")
-        && !b
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
 }
 
 fn decode_updates(d: &mut Decoder<'_>, node: &Node, what: &str) -> Vec<UpdateTarget> {
