@@ -1,5 +1,6 @@
-//! `cargo xtask fuzz`: a coverage-guided run of the cargo-fuzz target `analyze`
-//! (`crates/dockerfile/fuzz`) on the stable toolchain. See docs/fuzzing.md.
+//! `cargo xtask fuzz`: a coverage-guided run of the cargo-fuzz targets `analyze` (whole
+//! Dockerfiles) and `expand` (the expansion grammar, seeded with deep nesting) of
+//! `crates/dockerfile/fuzz` on the stable toolchain. See docs/fuzzing.md.
 //!
 //! `cargo fuzz` itself needs nightly (for the sanitizers); the coverage instrumentation libFuzzer
 //! needs is plain `-C` options, so this task builds the same target with cargo-fuzz's coverage flags
@@ -19,9 +20,12 @@ use crate::util;
 /// Arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// How long to fuzz, in seconds.
+    /// How long to fuzz each target, in seconds.
     #[arg(long, default_value_t = 30)]
     seconds: u64,
+    /// Only this target (`analyze` or `expand`); both by default.
+    #[arg(long, value_parser = ["analyze", "expand"])]
+    target: Option<String>,
     /// Fuzz with AFL++ (`cargo afl`) instead of libFuzzer.
     #[arg(long)]
     afl: bool,
@@ -37,14 +41,19 @@ const COVERAGE_FLAGS: &str = "--cfg fuzzing -Cpasses=sancov-module \
     -Cllvm-args=-sanitizer-coverage-trace-compares \
     -Cdebug-assertions -Coverflow-checks";
 
-/// Read-only seed directories: committed regressions, the example sources, the shared corpus.
-fn seed_dirs() -> Vec<PathBuf> {
+/// Read-only seed directories of `target`: for `analyze` the committed regressions, the example
+/// and hostile sources and the shared corpus; for `expand` its own seeds.
+fn seed_dirs(target: &str) -> Vec<PathBuf> {
     let root = util::root();
+    if target == "expand" {
+        return vec![root.join("crates/dockerfile/fuzz/seeds/expand")];
+    }
     let corpus = std::env::var_os("IMAGE_FACTORY_CORPUS")
         .map_or_else(|| root.join("../shared/corpus"), PathBuf::from);
     [
         root.join("crates/dockerfile/fuzz/regressions"),
         root.join("fixtures/sources"),
+        root.join("fixtures/hostile/sources"),
         corpus,
     ]
     .into_iter()
@@ -73,28 +82,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return run_afl(&args, &target);
     }
     let host = host_triple()?;
+    let targets = match &args.target {
+        Some(t) => vec![t.as_str()],
+        None => vec!["analyze", "expand"],
+    };
+    for name in targets {
+        fuzz_target(name, args.seconds, &host, &target)?;
+    }
+    Ok(())
+}
+
+/// Builds the libFuzzer target `name` with coverage and runs it for `seconds`.
+fn fuzz_target(name: &str, seconds: u64, host: &str, target: &Path) -> anyhow::Result<()> {
     util::run(
         util::cargo()
-            .args(["build", "--release", "--bin", "analyze"])
+            .args(["build", "--release", "--bin", name])
             .args([
                 "--manifest-path",
                 MANIFEST,
                 "--target",
-                &host,
+                host,
                 "--target-dir",
             ])
-            .arg(&target)
+            .arg(target)
             .env("RUSTFLAGS", COVERAGE_FLAGS),
     )?;
     // libFuzzer adds what it finds to the first directory and only reads the others.
-    let work = target.join("corpus/analyze");
+    let work = target.join("corpus").join(name);
     let artifacts = target.join("artifacts");
     std::fs::create_dir_all(&work).context("cannot create the fuzz corpus dir")?;
     std::fs::create_dir_all(&artifacts).context("cannot create the artifacts dir")?;
     let mut prefix = artifacts.into_os_string();
     prefix.push("/");
-    let mut cmd = Command::new(target.join(&host).join("release/analyze"));
-    cmd.arg(format!("-max_total_time={}", args.seconds))
+    let mut cmd = Command::new(target.join(host).join("release").join(name));
+    cmd.arg(format!("-max_total_time={seconds}"))
         .arg({
             let mut a = std::ffi::OsString::from("-artifact_prefix=");
             a.push(&prefix);
@@ -102,7 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .arg("-print_final_stats=1")
         .arg(&work)
-        .args(seed_dirs());
+        .args(seed_dirs(name));
     util::run(&mut cmd)
 }
 
@@ -126,7 +147,7 @@ fn run_afl(args: &Args, target: &Path) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&seeds);
     std::fs::create_dir_all(&seeds).context("cannot create the AFL seed dir")?;
     let mut n = 0;
-    for d in seed_dirs() {
+    for d in seed_dirs("analyze") {
         copy_seeds(&d, &seeds, &mut n)?;
     }
     if n == 0 {

@@ -530,7 +530,6 @@ impl<'a> ShellWord<'a> {
                 let value = value.unwrap_or_default();
                 let re = pattern_regex(&pattern, true, false)?;
                 self.replace(&re, &value, &replacement, replace_all)
-
             }
             _ => Err(ShellError::UnsupportedModifier(chs)),
         }

@@ -25,6 +25,10 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Runs the checker on every file under `dirs`, naming the file that breaks an invariant.
 fn replay(dirs: &[PathBuf]) -> usize {
+    replay_with(dirs, common::invariants::check)
+}
+
+fn replay_with(dirs: &[PathBuf], check: fn(&[u8])) -> usize {
     let mut inputs = Vec::new();
     for d in dirs {
         files(d, &mut inputs);
@@ -32,7 +36,7 @@ fn replay(dirs: &[PathBuf]) -> usize {
     inputs.sort();
     for path in &inputs {
         let data = std::fs::read(path).unwrap();
-        let outcome = std::panic::catch_unwind(|| common::invariants::check(&data));
+        let outcome = std::panic::catch_unwind(|| check(&data));
         assert!(outcome.is_ok(), "invariant broken by {}", path.display());
     }
     inputs.len()
@@ -51,7 +55,20 @@ fn fuzz_inputs_hold_the_invariants() {
         root.join("target/fuzz/corpus/analyze"),
         root.join("target/fuzz/artifacts"),
         root.join("fixtures/sources"),
+        root.join("fixtures/hostile/sources"),
     ]);
+    // The expansion target's seeds (deep nesting, bombs) and what a local run of it left.
+    let expand = replay_with(
+        &[
+            crate_dir.join("fuzz/seeds/expand"),
+            root.join("target/fuzz/corpus/expand"),
+        ],
+        common::invariants::check_expansion,
+    );
+    assert!(expand >= 10, "only {expand} expansion seeds");
     let shared = testkit::shared(testkit::SharedData::Corpus).map_or(0, |d| replay(&[d]));
-    eprintln!("fuzz replay: {committed} regressions, {local} local inputs, {shared} corpus files");
+    eprintln!(
+        "fuzz replay: {committed} regressions, {local} local inputs, {expand} expansion inputs, \
+         {shared} corpus files"
+    );
 }

@@ -92,7 +92,8 @@ impl FactoryDir {
         if !path.join("state").is_dir() {
             return Self::read(path, Preload::None);
         }
-        let store = Store::new(&path).with_limits(crate::limits::from_process().unwrap_or_default());
+        let store =
+            Store::new(&path).with_limits(crate::limits::from_process().unwrap_or_default());
         let handle = std::thread::spawn(move || {
             let lock = store.lock(wait)?;
             let loaded = store.load(now)?;
@@ -266,7 +267,10 @@ impl FactoryDir {
 /// from being read as UTF-8 text of at most `limit` bytes is a diagnostic (bad bytes with their
 /// line and column).
 fn read_config(path: &Path, name: &str, limit: u64) -> Result<Option<String>, Box<Diagnostic>> {
-    let file = path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default();
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy())
+        .unwrap_or_default();
     let bytes = match state::input::read(path, limit) {
         Ok(bytes) => bytes,
         Err(err) if err.is_not_found() => return Ok(None),

@@ -220,11 +220,11 @@ fn image_filter_and_build_records() {
     assert!(report.is_success());
     assert_eq!(report.bytes_written, 0);
     // A build needs exactly one managed image and a real digest; nothing is written otherwise.
-    let usage = |images: &[&str], digest: &str| {
+    let usage_tagged = |images: &[&str], tag: &str, digest: &str| {
         let mut options = options(&sources(), NOW);
         options.images = images.iter().map(|s| (*s).to_owned()).collect();
         options.build = Some(Build {
-            tag: "1".to_owned(),
+            tag: tag.to_owned(),
             digest: digest.to_owned(),
         });
         match analyze_with(dir.path(), &options) {
@@ -232,7 +232,15 @@ fn image_filter_and_build_records() {
             other => panic!("{other:?}"),
         }
     };
+    let usage = |images: &[&str], digest: &str| usage_tagged(images, "1", digest);
     assert_eq!(usage(&[], &digest), UsageError::BuildNeedsOneImage);
+    // The tag becomes the catalog's version and a CI input: a tag, or nothing is written.
+    for tag in ["${{ secrets.token }}", &"1".repeat(200), "", "-rc1"] {
+        assert_eq!(
+            usage_tagged(&["uv"], tag, &digest),
+            UsageError::BadTag(tag.to_owned())
+        );
+    }
     assert_eq!(
         usage(&["postgres"], &digest),
         UsageError::NotManaged("postgres".to_owned())

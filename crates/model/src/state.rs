@@ -414,8 +414,18 @@ impl ImageState {
     pub fn check_values(&self) -> Result<(), ValueError> {
         let watch = self.watch.as_ref().map(|w| w.constraint.as_str());
         check("watch.constraint", watch, crate::reference::is_tag, TAG)?;
-        check("currentVersion", self.current_version.as_deref(), crate::reference::is_tag, TAG)?;
-        check("currentDigest", self.current_digest.as_deref(), is_digest, DIGEST)?;
+        check(
+            "currentVersion",
+            self.current_version.as_deref(),
+            crate::reference::is_tag,
+            TAG,
+        )?;
+        check(
+            "currentDigest",
+            self.current_digest.as_deref(),
+            is_digest,
+            DIGEST,
+        )?;
         for parent in &self.managed_parents {
             check("managedParents", Some(parent), is_name, "an image name")?;
         }

@@ -177,7 +177,11 @@ fn read_contained(
     // The careful path: is anything from the boundary down to the file a symlink?
     let mut symlink = false;
     let mut path = boundary.to_path_buf();
-    for part in repo.strip_prefix(boundary).unwrap_or(Path::new("")).components() {
+    for part in repo
+        .strip_prefix(boundary)
+        .unwrap_or(Path::new(""))
+        .components()
+    {
         path.push(part);
         match std::fs::symlink_metadata(&path) {
             Ok(meta) => symlink |= meta.file_type().is_symlink(),
@@ -307,10 +311,6 @@ pub fn discover_in_root(root: &Path, source: &EffectiveSource, limit: u64) -> Ou
 }
 
 /// [`discover_in_root`] for many sources, in parallel (one thread per core), in their order.
-pub fn discover_all_in_root(
-    root: &Path,
-    sources: &[&EffectiveSource],
-    limit: u64,
-) -> Vec<Outcome> {
+pub fn discover_all_in_root(root: &Path, sources: &[&EffectiveSource], limit: u64) -> Vec<Outcome> {
     model::par::map(sources, |source| discover_in_root(root, source, limit))
 }

@@ -142,7 +142,12 @@ fn top_level_key(line: &str) -> Option<(&str, usize)> {
         .then_some((key, value_at))
 }
 
-fn check_version(value: &str, file: &str, line: usize, column: usize) -> Result<Detected, LoadError> {
+fn check_version(
+    value: &str,
+    file: &str,
+    line: usize,
+    column: usize,
+) -> Result<Detected, LoadError> {
     let value = value.trim_matches(|c| c == '"' || c == '\'');
     match value.parse::<u32>() {
         Ok(STATE_VERSION) => Ok(Detected::Current),
@@ -289,7 +294,10 @@ mod tests {
             assert_eq!(detect(text, "f").unwrap(), Detected::Current, "{text}");
         }
         let err = detect("name: x\nversion: 7\n", "f").unwrap_err();
-        assert_eq!((err.kind, err.line, err.column), (LoadErrorKind::UnknownVersion, 2, 10));
+        assert_eq!(
+            (err.kind, err.line, err.column),
+            (LoadErrorKind::UnknownVersion, 2, 10)
+        );
     }
 
     #[test]

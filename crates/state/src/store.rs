@@ -27,8 +27,8 @@ use model::state::{BaseImageState, ImageState, State};
 use model::time::Timestamp;
 
 use crate::atomic;
-use crate::input::{self, Limits};
 use crate::format::{self, Detected, LoadError, LoadErrorKind};
+use crate::input::{self, Limits};
 use crate::legacy;
 
 /// `state/images`.

@@ -159,7 +159,10 @@ fn dockerfile_outside_the_repository_is_refused() {
     assert!(read_dockerfile(&repo, "./docker/Dockerfile", 1 << 20).is_ok());
     for bad in ["../../secret", "docker/../../../secret", "/etc/passwd", ""] {
         assert!(
-            matches!(read_dockerfile(&repo, bad, 1 << 20), Err(SourceError::Escape(_))),
+            matches!(
+                read_dockerfile(&repo, bad, 1 << 20),
+                Err(SourceError::Escape(_))
+            ),
             "{bad} accepted"
         );
     }
@@ -180,4 +183,30 @@ fn dockerfile_outside_the_repository_is_refused() {
     ));
     assert!(image_factory_state::discover::repo_dir(dir.path(), "acme/../etc").is_err());
     let _ = State::default();
+}
+
+#[test]
+fn hand_edited_values_that_reach_manifests_fail_their_file() {
+    let (dir, store) = written();
+    let bases = dir.path().join("state/base-images");
+    let base = fs::read_dir(&bases)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| fs::read_to_string(p).unwrap().contains("constraint:"))
+        .expect("a watched base");
+    let text = fs::read_to_string(&base).unwrap();
+    let line = text.lines().find(|l| l.contains("constraint:")).unwrap();
+    edit(&base, line, "  constraint: \"${{ secrets.x }}\"");
+    let before = fs::read_to_string(&base).unwrap();
+    let loaded = store.load(at(10)).unwrap();
+    assert_eq!(loaded.errors.len(), 1, "{:?}", loaded.errors);
+    let err = &loaded.errors[0];
+    assert_eq!(err.kind, LoadErrorKind::Malformed);
+    assert!(
+        err.message.contains("`watch.constraint`"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("not an image tag"), "{}", err.message);
+    assert_eq!(fs::read_to_string(&base).unwrap(), before);
 }

@@ -36,6 +36,28 @@ pub fn check(data: &[u8]) {
     }
 }
 
+/// The expansion grammar alone: `word` (one line) placed everywhere BuildKit expands words before
+/// a build — a meta `ARG` default, a `FROM` image, a `--platform` value, `COPY --from` — then the
+/// invariants of [`check`]. Deep nesting and bombs must end in an error of their own stage.
+pub fn check_expansion(word: &[u8]) {
+    let word: Vec<u8> = word
+        .iter()
+        .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b })
+        .collect();
+    let mut file = Vec::with_capacity(word.len() * 4 + 64);
+    for (prefix, suffix) in [
+        (&b"ARG W="[..], &b"\n"[..]),
+        (b"FROM ", b"\n"),
+        (b"FROM --platform=", b" alpine\n"),
+        (b"COPY --from=", b" /a /b\n"),
+    ] {
+        file.extend_from_slice(prefix);
+        file.extend_from_slice(&word);
+        file.extend_from_slice(suffix);
+    }
+    check(&file);
+}
+
 /// The invariants of one analysis of `data`.
 pub fn check_analysis(data: &[u8], a: &Analysis) {
     let text = String::from_utf8_lossy(data);
