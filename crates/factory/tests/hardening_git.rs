@@ -735,3 +735,64 @@ fn git_username_and_password_reach_a_push_through_askpass() {
     );
     assert!(!format!("{right:?}").contains("s3cret-pw"));
 }
+
+/// The `clone-state` init container of the generated analysis Job, run as the cluster would run
+/// it (its command, arguments and environment, the Secret's values filled in) against a state
+/// repository behind Basic auth: git reads no `GIT_USERNAME`/`GIT_PASSWORD` itself, so the Job
+/// hands them over through the credential helper it configures.
+#[test]
+fn the_generated_clone_state_container_clones_with_the_secrets_credentials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = remote(tmp.path());
+    let port = git_http_server(tmp.path(), "bot", "s3cret-pw");
+    let dir = FactoryDir::load(root().join("image-factory"));
+    let synthesis = factory::synthesize(&dir, &factory::SynthOptions::default()).unwrap();
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(&synthesis.manifest.yaml).unwrap();
+    let container = docs
+        .iter()
+        .filter_map(|d| {
+            d.pointer("/spec/metrics/0/provider/job/spec/template/spec/initContainers/0")
+        })
+        .find(|c| c["name"] == "clone-state")
+        .expect("a clone-state init container")
+        .clone();
+    let clone_with = |password: &str, dest: &str| {
+        let mut cmd = Command::new(container["command"][0].as_str().unwrap());
+        for arg in container["args"].as_array().unwrap() {
+            let arg = arg.as_str().unwrap();
+            // The state repository and the mount point of this test, instead of the cluster's.
+            let arg = if arg.starts_with("https://") {
+                format!(
+                    "http://127.0.0.1:{port}/{}",
+                    bare.file_name().unwrap().to_str().unwrap()
+                )
+            } else if arg == "/work/state" {
+                tmp.path().join(dest).to_string_lossy().into_owned()
+            } else {
+                arg.to_owned()
+            };
+            cmd.arg(arg);
+        }
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap())
+            .env("HOME", tmp.path())
+            .env("GIT_TERMINAL_PROMPT", "0");
+        for var in container["env"].as_array().unwrap() {
+            let name = var["name"].as_str().unwrap();
+            let value = match (&var["value"], name) {
+                (serde_json::Value::String(v), _) => v.clone(),
+                (_, "GIT_USERNAME") => "bot".to_owned(),
+                (_, "GIT_PASSWORD") => password.to_owned(),
+                other => panic!("unexpected variable {other:?}"),
+            };
+            cmd.env(name, value);
+        }
+        cmd.output().unwrap()
+    };
+    let wrong = clone_with("wrong-pw", "wrong");
+    assert!(!wrong.status.success(), "{wrong:?}");
+    let right = clone_with("s3cret-pw", "right");
+    assert!(right.status.success(), "{right:?}");
+    assert!(tmp.path().join("right/.git").is_dir());
+}

@@ -306,6 +306,31 @@ fn image_expr(repo_url: &str, field: &str) -> String {
     format!("${{{{ imageFrom('{repo_url}').{field} }}}}")
 }
 
+/// A git credential helper that answers with `GIT_USERNAME` (default `x-access-token`, what GitHub
+/// and GitLab take with a token) and `GIT_PASSWORD` from the container's environment: git reads
+/// neither variable itself. Given through git's configuration-by-environment (`GIT_CONFIG_COUNT`,
+/// git ≥ 2.31), so no file and no secret on a command line; git runs a `!` helper with the shell
+/// and the operation (`get`, `store`, `erase`) as `$1`.
+const GIT_CREDENTIAL_HELPER: &str = "!f() { test \"$1\" = get || exit 0; \
+    echo \"username=${GIT_USERNAME:-x-access-token}\"; echo \"password=${GIT_PASSWORD}\"; }; f";
+
+/// The `clone-state` container's environment: the git credentials and the helper that hands them
+/// to `git clone`.
+fn clone_env(settings: &Settings) -> Vec<EnvVar> {
+    let plain = |name: &str, value: &str| EnvVar {
+        name: name.to_owned(),
+        value: Some(value.to_owned()),
+        value_from: None,
+    };
+    let mut env: Vec<EnvVar> = analyzer_env(settings).into_iter().take(2).collect();
+    env.extend([
+        plain("GIT_CONFIG_COUNT", "1"),
+        plain("GIT_CONFIG_KEY_0", "credential.helper"),
+        plain("GIT_CONFIG_VALUE_0", GIT_CREDENTIAL_HELPER),
+    ]);
+    env
+}
+
 fn analyzer_env(settings: &Settings) -> Vec<EnvVar> {
     let secret = |env: &str, name: &str, key: &str| EnvVar {
         name: env.to_owned(),
@@ -381,7 +406,7 @@ fn analysis_template(settings: &Settings, ns: &str, url: &str) -> AnalysisTempla
             url.to_owned(),
             "/work/state".to_owned(),
         ],
-        env: analyzer_env(settings).into_iter().take(2).collect(),
+        env: clone_env(settings),
         volume_mounts: mount.clone(),
     };
     let analyze = Container {
