@@ -1,10 +1,8 @@
 //! `analyzer base-images`: the base images of one Dockerfile as `docker buildx build` would resolve
 //! them (SPEC §5, contract in SPEC §10).
 
-use std::io::Read;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use factory::BaseImagesReport;
 
 use crate::output::{self, Format, Global, Outcome};
@@ -33,24 +31,8 @@ pub struct Args {
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let options =
         factory::dockerfile_options(&args.build_args, &args.platform, |k| std::env::var(k).ok())?;
-    // A pipe or `<(...)` is fine here (no lock is held), but never more than the cap.
-    let limit = factory::limits::from_process()?.dockerfile;
-    let (file, input): (_, Box<dyn Read>) = if args.file.as_os_str() == "-" {
-        ("-".to_owned(), Box::new(std::io::stdin()))
-    } else {
-        let file = std::fs::File::open(&args.file)
-            .with_context(|| format!("cannot read {}", args.file.display()))?;
-        (args.file.display().to_string(), Box::new(file))
-    };
-    let mut bytes = Vec::new();
-    input
-        .take(limit + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {file}"))?;
-    anyhow::ensure!(
-        bytes.len() as u64 <= limit,
-        "{file} is larger than {limit} bytes (raise IMAGE_FACTORY_MAX_DOCKERFILE_SIZE if it is real)"
-    );
+    let limits = factory::limits::from_process()?;
+    let (file, bytes) = factory::read_dockerfile_input(&args.file, limits)?;
     let analysis = dockerfile::analyze(&bytes, &options);
     let report = BaseImagesReport::new(&file, &analysis);
     match global.format {

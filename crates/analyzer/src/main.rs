@@ -53,7 +53,12 @@ fn main() -> ExitCode {
         Ok(outcome) => ExitCode::from(outcome as u8),
         Err(err) => {
             output::write_stderr(&format!("error: {err:#}\n"));
-            ExitCode::from(2)
+            let job = err.downcast_ref::<factory::JobError>();
+            ExitCode::from(if job.is_some_and(|e| !e.is_usage_error()) {
+                1
+            } else {
+                2
+            })
         }
     }
 }

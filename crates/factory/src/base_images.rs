@@ -19,6 +19,41 @@ pub enum BuildArgError {
     Platform(String),
 }
 
+/// Reads the Dockerfile `analyzer base-images` was given (`-`: standard input): a pipe or
+/// `<(...)` is fine here (no lock is held), but never more than the Dockerfile cap of `limits`.
+/// Returns the name to show and the bytes.
+///
+/// # Errors
+/// [`crate::JobError::Read`] when it cannot be read or is larger than the cap.
+pub fn read_input(
+    path: &std::path::Path,
+    limits: state::input::Limits,
+) -> Result<(String, Vec<u8>), crate::JobError> {
+    use std::io::Read as _;
+    let err = |source| crate::JobError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (name, input): (_, Box<dyn std::io::Read>) = if path.as_os_str() == "-" {
+        ("-".to_owned(), Box::new(std::io::stdin()))
+    } else {
+        let file = std::fs::File::open(path).map_err(err)?;
+        (path.display().to_string(), Box::new(file))
+    };
+    let mut bytes = Vec::new();
+    let limit = limits.dockerfile;
+    input
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(err)?;
+    if bytes.len() as u64 > limit {
+        return Err(err(std::io::Error::other(format!(
+            "larger than {limit} bytes (raise IMAGE_FACTORY_MAX_DOCKERFILE_SIZE if it is real)"
+        ))));
+    }
+    Ok((name, bytes))
+}
+
 /// Analysis options from `docker build`-style arguments: each build arg is `K=V`, or `K` to take
 /// the value from `env` (skipped when unset), overriding the default of a declared ARG only.
 ///

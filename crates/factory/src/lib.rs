@@ -42,7 +42,10 @@ pub use analyze::{
     AnalyzeOptions, AnalyzeReport, Build, Environment, FileError, ImageFailure, PushOptions,
     Sources, analyze,
 };
-pub use base_images::{BaseImagesReport, BuildArgError, options as dockerfile_options};
+pub use base_images::{
+    BaseImagesReport, BuildArgError, options as dockerfile_options,
+    read_input as read_dockerfile_input,
+};
 pub use commit::{Changes, author, commit_message};
 pub use dir::{Config, FactoryDir};
 pub use error::{JobError, SchemasError, UsageError};

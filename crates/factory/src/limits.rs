@@ -5,8 +5,11 @@
 
 use state::input::Limits;
 
+/// A field of [`Limits`].
+type Field = fn(&mut Limits) -> &mut u64;
+
 /// The variables, each with the field it sets.
-const VARS: [(&str, fn(&mut Limits) -> &mut u64); 3] = [
+const VARS: [(&str, Field); 3] = [
     ("IMAGE_FACTORY_MAX_DOCKERFILE_SIZE", |l| &mut l.dockerfile),
     ("IMAGE_FACTORY_MAX_CONFIG_SIZE", |l| &mut l.config),
     ("IMAGE_FACTORY_MAX_STATE_FILE_SIZE", |l| &mut l.state_file),

@@ -120,13 +120,9 @@ fn validate(cli: &Cli) -> Result<(), Failure> {
             json.map_err(|e| Failure(1, e.to_string()))? + "\n"
         }
         // Manifests under validation are anyone's text: no raw control characters on a terminal.
-        OutputFormat::Text => report
-            .problems
-            .iter()
-            .map(|p| format!("{}\n", model::printable::escape(&p.to_string())))
-            .collect(),
+        OutputFormat::Text => report.problems.iter().map(|p| format!("{p}\n")).collect(),
     };
-    stdout(&text)?;
+    stdout(&model::printable::escape(&text))?;
     let problems = report.problems.len();
     if problems > 0 {
         return Err(Failure(1, format!("{problems} problem(s) found")));
