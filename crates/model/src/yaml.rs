@@ -526,7 +526,10 @@ mod tests {
                 if path.is_dir() {
                     dirs.push(path);
                 } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                    let text = std::fs::read_to_string(&path).unwrap();
+                    // fixtures/hostile holds a non-UTF-8 images.yaml on purpose.
+                    let Ok(text) = std::fs::read_to_string(&path) else {
+                        continue;
+                    };
                     files += 1;
                     fast += usize::from(same_as_serde(&text).unwrap());
                 }
