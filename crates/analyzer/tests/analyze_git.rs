@@ -8,65 +8,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use testkit::git::{clone, git, remote};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// A bare repository holding the example factory dir (with its state) on `main`.
-fn remote(tmp: &Path) -> PathBuf {
-    let bare = tmp.join("remote.git");
-    fs::create_dir_all(&bare).unwrap();
-    git(&bare, &["init", "--quiet", "--bare", "-b", "main"]);
-    let seed = tmp.join("seed");
-    fs::create_dir_all(seed.join("image-factory")).unwrap();
-    git(&seed, &["init", "--quiet", "-b", "main"]);
-    copy_tree(&root().join("image-factory"), &seed.join("image-factory"));
-    git(&seed, &["add", "-A"]);
-    git(&seed, &["commit", "--quiet", "-m", "seed"]);
-    git(&seed, &["remote", "add", "origin", bare.to_str().unwrap()]);
-    git(&seed, &["push", "--quiet", "origin", "main"]);
-    bare
-}
-
-fn clone(bare: &Path, dest: &Path) -> PathBuf {
-    let out = Command::new("git")
-        .args(["clone", "--quiet"])
-        .arg(bare)
-        .arg(dest)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    dest.to_path_buf()
 }
 
 fn analyze_cmd(work: &Path, extra: &[&str]) -> Command {
@@ -170,7 +115,7 @@ fn clone_reads_sources_from_git() {
         let dir = base.join(format!("{repo}.git"));
         fs::create_dir_all(&dir).unwrap();
         git(&dir, &["init", "--quiet", "-b", "main"]);
-        copy_tree(&root().join("fixtures/sources").join(repo), &dir);
+        testkit::copy_tree(&root().join("fixtures/sources").join(repo), &dir);
         git(&dir, &["add", "-A"]);
         git(&dir, &["commit", "--quiet", "-m", "src"]);
     }

@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use testkit::copy_tree;
 
 /// Address space allowed to one analyzer process.
 const MEMORY_KIB: u64 = 1 << 20;
@@ -70,19 +71,6 @@ fn bounded(args: &[&str], envs: &[(&str, &str)]) -> Run {
         code: status.code(),
         stdout: fs::read(&stdout).unwrap(),
         stderr,
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! under `CI` when there is any).
 #![allow(clippy::panic, clippy::print_stderr)] // test support: failing loudly is the point
 
+pub mod git;
 pub mod rng;
 
 use std::collections::BTreeMap;
@@ -135,6 +136,23 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
         }
     }
     files
+}
+
+/// Copies the directory tree `from` into `to` (created), bytes as they are.
+///
+/// # Panics
+/// When a file cannot be read or written.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
+    let entries = std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    for entry in entries.flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else if let Err(e) = std::fs::copy(entry.path(), &target) {
+            panic!("{}: {e}", entry.path().display());
+        }
+    }
 }
 
 #[cfg(test)]
