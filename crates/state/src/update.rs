@@ -63,6 +63,29 @@ pub struct Input<'a> {
     pub now: Timestamp,
 }
 
+/// No names: the default of [`Input::new`]'s frozen sets.
+static NONE: BTreeSet<String> = BTreeSet::new();
+
+impl<'a> Input<'a> {
+    /// A whole run over `enrollment` with these `outcomes` at `now`: every image in scope, no
+    /// build to record, no file that failed to load. Set the other fields for the rest.
+    pub fn new(
+        enrollment: &'a [EffectiveImage],
+        outcomes: &'a BTreeMap<String, Outcome>,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            enrollment,
+            outcomes,
+            only: None,
+            build: None,
+            frozen_images: &NONE,
+            frozen_bases: &NONE,
+            now,
+        }
+    }
+}
+
 /// What changed, for the summary and the commit message.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]

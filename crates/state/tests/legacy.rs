@@ -3,7 +3,7 @@
 //! migrated by the store. Skipped when the data is missing, except under `CI`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 
@@ -130,17 +130,8 @@ fn a_legacy_factory_dir_is_migrated_once() {
     let loaded = store.load(now()).unwrap();
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
     assert_eq!(loaded.imported.len(), 8, "{:?}", loaded.imported);
-    let none = BTreeSet::new();
     let outcomes = BTreeMap::new();
-    let input = Input {
-        enrollment: &enrollment,
-        outcomes: &outcomes,
-        only: None,
-        build: None,
-        frozen_images: &none,
-        frozen_bases: &none,
-        now: now(),
-    };
+    let input = Input::new(&enrollment, &outcomes, now());
     let next = update(&loaded.state, &input).state;
     let plan = store.plan(&loaded, &next).unwrap();
     assert!(

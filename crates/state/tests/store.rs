@@ -78,17 +78,11 @@ fn an_image_run_leaves_removed_images_alone() {
     let enrollment = enrollment(&fewer);
     let outcomes = outcomes(&fewer);
     let only: std::collections::BTreeSet<String> = ["img0".to_owned()].into();
-    let none = std::collections::BTreeSet::new();
     let update = image_factory_state::update::update(
         &loaded.state,
         &image_factory_state::update::Input {
-            enrollment: &enrollment,
-            outcomes: &outcomes,
             only: Some(&only),
-            build: None,
-            frozen_images: &none,
-            frozen_bases: &none,
-            now: at(10),
+            ..image_factory_state::update::Input::new(&enrollment, &outcomes, at(10))
         },
     );
     assert_eq!(update.state.images["img2"], loaded.state.images["img2"]);

@@ -170,18 +170,13 @@ fn merge(
     outcomes: &BTreeMap<String, Outcome>,
     now: i64,
 ) -> State {
-    let none = BTreeSet::new();
     update(
         prev,
-        &Input {
+        &Input::new(
             enrollment,
             outcomes,
-            only: None,
-            build: None,
-            frozen_images: &none,
-            frozen_bases: &none,
-            now: Timestamp::from_unix_seconds(1_767_225_600 + now).unwrap(),
-        },
+            Timestamp::from_unix_seconds(1_767_225_600 + now).unwrap(),
+        ),
     )
     .state
 }

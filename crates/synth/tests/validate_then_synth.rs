@@ -12,7 +12,7 @@
 //! pass vacuously.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use image_factory_synth::{check, parse_documents, synthesize};
@@ -310,18 +310,13 @@ fn validate_then_synth_with(
             Some((image.name.clone(), analyze_bytes(bytes.as_bytes(), source)))
         })
         .collect();
-    let none = BTreeSet::new();
     let state = update(
         &Default::default(),
-        &Input {
-            enrollment: &images,
-            outcomes: &outcomes,
-            only: None,
-            build: None,
-            frozen_images: &none,
-            frozen_bases: &none,
-            now: model::time::Timestamp::from_unix_seconds(1_767_225_600).unwrap(),
-        },
+        &Input::new(
+            &images,
+            &outcomes,
+            model::time::Timestamp::from_unix_seconds(1_767_225_600).unwrap(),
+        ),
     )
     .state;
     let manifest = synthesize(&images, &settings, &state);

@@ -2,7 +2,7 @@
 //! discovery outcomes.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use image_factory_state::discover::{Discovered, DiscoveryError, Outcome};
 use image_factory_state::update::{Input, Update, update};
@@ -124,19 +124,7 @@ pub fn run_with(
     outcomes: &BTreeMap<String, Outcome>,
     now: Timestamp,
 ) -> Update {
-    let none = BTreeSet::new();
-    update(
-        prev,
-        &Input {
-            enrollment,
-            outcomes,
-            only: None,
-            build: None,
-            frozen_images: &none,
-            frozen_bases: &none,
-            now,
-        },
-    )
+    update(prev, &Input::new(enrollment, outcomes, now))
 }
 
 /// Simulates `check`/`trigger`: runtime data on every image and base, derived from `seed`.

@@ -124,18 +124,13 @@ pub fn merged(images: &[EffectiveImage], deps: &BTreeMap<String, Vec<String>>) -
             (i.name.clone(), Outcome::Success(discovered))
         })
         .collect();
-    let none = std::collections::BTreeSet::new();
     state::update::update(
         &State::default(),
-        &state::update::Input {
-            enrollment: images,
-            outcomes: &outcomes,
-            only: None,
-            build: None,
-            frozen_images: &none,
-            frozen_bases: &none,
-            now: model::time::Timestamp::from_unix_seconds(1_767_225_600).unwrap(),
-        },
+        &state::update::Input::new(
+            images,
+            &outcomes,
+            model::time::Timestamp::from_unix_seconds(1_767_225_600).unwrap(),
+        ),
     )
     .state
 }
