@@ -1,16 +1,13 @@
 //! Image references, parsed and normalised exactly like distribution/reference (SPEC §4).
 //!
 //! [`ImageRef::parse_normalized`] is a port of `reference.ParseNormalizedNamed`: the grammar is the
-//! library's own regular expressions, translated to the `regex` crate (both are leftmost-first, so the
-//! same input splits the same way), and the Docker Hub defaults (`docker.io`, `library/`) are applied
+//! library's own regular expressions, matched by hand with the same splits (`grammar`), and the
+//! Docker Hub defaults (`docker.io`, `library/`) are applied
 //! the way `splitDockerDomain` applies them. "No tag" is kept distinct from `:latest`: `FROM node`
 //! stays `node`, and only [`ImageRef::normalized`] adds `:latest` for monitoring.
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use crate::digest::{Digest, DigestError};
 
@@ -23,41 +20,7 @@ const OFFICIAL_REPO_PREFIX: &str = "library/";
 /// Longest repository path (without the domain) distribution accepts.
 pub const NAME_TOTAL_LENGTH_MAX: usize = 255;
 
-/// The regular expressions of distribution/reference `regexp.go`, composed the same way.
-struct Grammar {
-    /// `ReferenceRegexp`: name, tag, digest captures.
-    reference: Regex,
-    /// `anchoredNameRegexp`: domain and remote-name captures.
-    name: Regex,
-    /// `anchoredIdentifierRegexp`: a bare 64-hex image id.
-    identifier: Regex,
-}
-
-static GRAMMAR: LazyLock<Grammar> = LazyLock::new(|| {
-    // Character classes are ASCII on purpose: Go's `\w` is ASCII-only.
-    let alnum = "[a-z0-9]+";
-    let separator = "(?:[._]|__|[-]+)";
-    let path_component = format!("{alnum}(?:{separator}{alnum})*");
-    let domain_component = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-    let domain_name = format!("{domain_component}(?:\\.{domain_component})*");
-    let ipv6 = r"\[(?:[a-fA-F0-9:]+)\]";
-    let host = format!("(?:{domain_name}|{ipv6})");
-    let domain_and_port = format!("{host}(?::[0-9]+)?");
-    let tag = "[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}";
-    let digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9a-fA-F]{32,}";
-    let remote_name = format!("{path_component}(?:/{path_component})*");
-    let name_pat = format!("(?:{domain_and_port}/)?{remote_name}");
-    let compile = |pattern: String| Regex::new(&pattern);
-    // The patterns are constants of this module; a failure here is a bug caught by every test.
-    #[allow(clippy::expect_used)]
-    Grammar {
-        reference: compile(format!("^({name_pat})(?::({tag}))?(?:@({digest}))?$"))
-            .expect("reference grammar compiles"),
-        name: compile(format!("^(?:({domain_and_port})/)?({remote_name})$"))
-            .expect("name grammar compiles"),
-        identifier: compile("^[a-f0-9]{64}$".to_owned()).expect("identifier grammar compiles"),
-    }
-});
+mod grammar;
 
 /// Why a string is not a valid image reference. The messages are distribution/reference's own.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -94,12 +57,7 @@ pub enum ReferenceError {
 
 /// Whether `s` is a tag in distribution/reference's grammar: `[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}`.
 pub fn is_tag(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    s.len() <= 128
-        && bytes
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    grammar::is_tag(s)
 }
 
 /// A normalised image reference: `domain/path[:tag][@digest]`.
@@ -118,8 +76,7 @@ impl ImageRef {
     /// Parses `s` like distribution/reference's `ParseNormalizedNamed`: familiar (`node:22`),
     /// canonical (`docker.io/library/node:22`) and name-only forms, with tag, digest or both.
     pub fn parse_normalized(s: &str) -> Result<ImageRef, ReferenceError> {
-        let grammar = &*GRAMMAR;
-        if grammar.identifier.is_match(s) {
+        if grammar::is_identifier(s) {
             return Err(ReferenceError::HexIdentifier(s.to_owned()));
         }
         let (domain, remainder) = split_docker_domain(s);
@@ -289,37 +246,27 @@ fn split_docker_domain(name: &str) -> (String, String) {
 
 /// `reference.Parse` on an input that has an explicit domain, keeping only named results.
 fn parse(s: &str) -> Result<ImageRef, ReferenceError> {
-    let grammar = &*GRAMMAR;
-    let Some(caps) = grammar.reference.captures(s) else {
+    let Some((domain, path, tag, digest)) = grammar::reference(s) else {
         if s.is_empty() {
             return Err(ReferenceError::Empty);
         }
-        if grammar.reference.is_match(&s.to_lowercase()) {
+        if grammar::reference(&s.to_lowercase()).is_some() {
             return Err(ReferenceError::NameContainsUppercase);
         }
         return Err(ReferenceError::InvalidFormat);
-    };
-    let name = caps.get(1).map_or("", |m| m.as_str());
-    let (domain, path) = match grammar.name.captures(name) {
-        Some(n) => (
-            n.get(1).map_or("", |m| m.as_str()),
-            n.get(2).map_or("", |m| m.as_str()),
-        ),
-        None => ("", name),
     };
     // Upstream limits the path (the domain is not counted), whatever the constant's name says.
     if path.len() > NAME_TOTAL_LENGTH_MAX {
         return Err(ReferenceError::NameTooLong);
     }
-    let tag = caps.get(2).map(|m| m.as_str().to_owned());
-    let digest = match caps.get(3) {
-        Some(m) => Some(validate_digest(m.as_str())?.to_owned()),
+    let digest = match digest {
+        Some(d) => Some(validate_digest(d)?.to_owned()),
         None => None,
     };
     Ok(ImageRef {
         domain: domain.to_owned(),
         path: path.to_owned(),
-        tag,
+        tag: tag.map(str::to_owned),
         digest,
     })
 }

@@ -152,3 +152,144 @@ proptest! {
         }
     }
 }
+
+/// The previous implementation, on distribution/reference's own regular expressions (leftmost-first
+/// like Go's, anchored): the oracle of the hand-written grammar.
+mod oracle {
+    use std::sync::LazyLock;
+
+    use regex::Regex;
+
+    /// `(reference, name)`: `ReferenceRegexp` and `anchoredNameRegexp` of `regexp.go`.
+    static GRAMMAR: LazyLock<(Regex, Regex)> = LazyLock::new(|| {
+        let alnum = "[a-z0-9]+";
+        let separator = "(?:[._]|__|[-]+)";
+        let path_component = format!("{alnum}(?:{separator}{alnum})*");
+        let domain_component = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+        let domain_name = format!("{domain_component}(?:\\.{domain_component})*");
+        let host = format!("(?:{domain_name}|\\[(?:[a-fA-F0-9:]+)\\])");
+        let domain_and_port = format!("{host}(?::[0-9]+)?");
+        let tag = "[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}";
+        let digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9a-fA-F]{32,}";
+        let remote_name = format!("{path_component}(?:/{path_component})*");
+        let name = format!("(?:{domain_and_port}/)?{remote_name}");
+        (
+            Regex::new(&format!("^({name})(?::({tag}))?(?:@({digest}))?$")).unwrap(),
+            Regex::new(&format!("^(?:({domain_and_port})/)?({remote_name})$")).unwrap(),
+        )
+    });
+
+    /// (domain, path, tag, digest) of `s`, as the regular expressions split it.
+    pub fn split(s: &str) -> Option<(String, String, Option<String>, Option<String>)> {
+        let (reference, name_re) = &*GRAMMAR;
+        let caps = reference.captures(s)?;
+        let name = caps.get(1).map_or("", |m| m.as_str());
+        let (domain, path) = match name_re.captures(name) {
+            Some(n) => (
+                n.get(1).map_or("", |m| m.as_str()),
+                n.get(2).map_or("", |m| m.as_str()),
+            ),
+            None => ("", name),
+        };
+        let text = |i: usize| caps.get(i).map(|m| m.as_str().to_owned());
+        Some((domain.to_owned(), path.to_owned(), text(2), text(3)))
+    }
+}
+
+/// Text near the grammar: its characters, hosts, ports, IPv6, separators, tags and digests.
+fn grammar_noise() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        "[a-z0-9]{1,4}",
+        "[A-Z]{1,2}",
+        Just("/".to_owned()),
+        Just(":".to_owned()),
+        Just("@".to_owned()),
+        Just(".".to_owned()),
+        Just("_".to_owned()),
+        Just("__".to_owned()),
+        Just("---".to_owned()),
+        Just("[::1]".to_owned()),
+        Just("[fe80:".to_owned()),
+        Just("localhost:5000".to_owned()),
+        Just("sha256:".to_owned()),
+        "[a-f0-9]{32,64}",
+        "[+.\\-_][a-z]",
+    ];
+    prop::collection::vec(piece, 0..10).prop_map(|p| p.concat())
+}
+
+/// Reference-shaped text: components of grammar characters (edges included: leading and trailing
+/// separators, `-` at a host's ends, upper case, ports, IPv6), an optional tag and digest.
+fn reference_shaped() -> impl Strategy<Value = String> {
+    let component = prop_oneof![
+        "[a-zA-Z0-9._-]{1,7}",
+        "[a-z0-9]{1,3}((__|_|\\.|-+)[a-z0-9]{0,3}){1,3}",
+        "[a-z0-9-]{1,4}(\\.[a-z0-9-]{1,4}){0,2}(:[0-9]{0,5})?",
+        "\\[[a-fA-F0-9:]{0,5}\\](:[0-9]{1,4})?",
+    ];
+    (
+        prop::collection::vec(component, 1..4),
+        proptest::option::of("[a-zA-Z0-9._:/-]{0,8}"),
+        proptest::option::of("[a-zA-Z0-9+._-]{1,8}:[a-fA-F0-9]{30,66}"),
+    )
+        .prop_map(|(components, tag, digest)| {
+            let mut s = components.join("/");
+            if let Some(tag) = tag {
+                s = format!("{s}:{tag}");
+            }
+            if let Some(digest) = digest {
+                s = format!("{s}@{digest}");
+            }
+            s
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The hand-written grammar accepts exactly what distribution/reference's regular expressions
+    /// accept, and splits it the same way (checked through `parse_normalized` on names that carry
+    /// an explicit domain, where normalisation adds nothing).
+    #[test]
+    fn the_grammar_agrees_with_the_regular_expressions(
+        text in prop_oneof![reference_shaped(), grammar_noise(), reference_text(), "\\PC{0,30}"]
+    ) {
+        let explicit = format!("docker.io/{text}");
+        for input in [text.as_str(), explicit.as_str()] {
+            let parsed = ImageRef::parse_normalized(input);
+            // parse_normalized puts the domain in front when the first component is not one.
+            let (domain, remainder) = match input.split_once('/') {
+                Some((d, r)) if d.contains(['.', ':']) || d == "localhost" || d.to_lowercase() != d => {
+                    (if d == "index.docker.io" { "docker.io" } else { d }, r.to_owned())
+                }
+                _ => ("docker.io", input.to_owned()),
+            };
+            let remainder = if domain == "docker.io" && !remainder.contains('/') {
+                format!("library/{remainder}")
+            } else {
+                remainder
+            };
+            let full = format!("{domain}/{remainder}");
+            let hex_id = input.len() == 64 && input.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            let upper = remainder.split_once(':').map_or(remainder.as_str(), |(r, _)| r);
+            match oracle::split(&full) {
+                Some((d, p, tag, digest))
+                    if !hex_id && upper.to_lowercase() == upper && p.len() <= 255 =>
+                {
+                    match &parsed {
+                        Ok(r) => {
+                            prop_assert_eq!(r.domain(), d.as_str(), "{}", input);
+                            prop_assert_eq!(r.path(), p.as_str(), "{}", input);
+                            prop_assert_eq!(r.tag().map(str::to_owned), tag, "{}", input);
+                            prop_assert_eq!(r.digest().map(str::to_owned), digest, "{}", input);
+                        }
+                        // Only go-digest's own check may refuse what the grammar accepts.
+                        Err(e) => prop_assert!(e.to_string().contains("digest"), "{input}: {e}"),
+                    }
+                }
+                Some(_) => prop_assert!(parsed.is_err(), "{}", input),
+                None => prop_assert!(parsed.is_err(), "{} parsed as {:?}", input, parsed),
+            }
+        }
+    }
+}
