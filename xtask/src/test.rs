@@ -1,7 +1,7 @@
 //! `cargo xtask test`: the whole test suite, as the README and CI run it.
 //!
-//! Installs or starts what the tests need (nothing beyond the Rust toolchain and `git` yet; the
-//! registry tests of SPEC §9 will add Debian's `docker-registry` here), runs every test of the
+//! The tests install or start what they need themselves (`testkit::registry` installs Debian's
+//! `docker-registry` and `skopeo` with `apt-get` when missing), so this task runs every test of the
 //! workspace, then the main job on the bundled example, which must leave the committed example
 //! state and manifests unchanged. Closes with `tests: N passed, N failed, N skipped`: tests that
 //! skip (shared data missing) record it through testkit in a file this task names

@@ -11,6 +11,7 @@
 #![allow(clippy::panic, clippy::print_stderr)] // test support: failing loudly is the point
 
 pub mod git;
+pub mod registry;
 pub mod rng;
 
 use std::collections::BTreeMap;
