@@ -1,8 +1,31 @@
-//! The OCI registry client (SPEC §9), on `oci-client`.
+//! The OCI registry client (SPEC §9): the digest a tag points at now, with exact request counts.
 //!
-//! This crate is the boundary where our [`model::reference::ImageRef`] meets `oci-client`, whose own
-//! `Reference` normalises differently (it always adds `latest` and has no IPv6 hosts). Digest checks
-//! (`analyzer check`) will live here; for now the crate holds the conversion.
+//! [`Client::check`] asks each registry for the digest of each tag with ONE `HEAD` of its manifest
+//! (Docker Hub counts manifest GETs against pull limits, not HEADs), with the index and list media
+//! types accepted so a multi-arch tag answers with its index digest. A `GET` is sent only where a
+//! registry refuses `HEAD` (405/501), and counted. Authentication is the anonymous (or
+//! credentialed, from the Docker config: [`DockerConfig`]) bearer-token flow, a token cached per
+//! registry and scope for the client's lifetime; Basic registries get Basic credentials. 429 and
+//! 5xx answers are retried with exponential backoff, a longer `Retry-After` winning, bounded in
+//! attempts and total time ([`Limits`]); each registry has its own concurrency and pacing
+//! ([`RegistrySettings`]), plain HTTP only when marked `insecure`.
+//!
+//! This crate is also the boundary where our [`model::reference::ImageRef`] meets `oci-client`,
+//! whose own `Reference` normalises differently (it always adds `latest` and has no IPv6 hosts).
+//! The digest requests themselves do not go through `oci_client::Client::fetch_manifest_digest`:
+//! it sends `GET /v2/` before every token request, falls back to a manifest GET whenever the HEAD
+//! answer lacks `Docker-Content-Digest` (so a 429 or an expired token becomes a pull), never
+//! retries, and cannot report how many requests it sent. They are made with the same reqwest and
+//! rustls it builds on.
+
+mod auth;
+mod client;
+mod credentials;
+mod error;
+
+pub use client::{Check, Client, Counts, Limits, MANIFEST_ACCEPT, RegistrySettings};
+pub use credentials::{Basic, DockerConfig, docker_config_path};
+pub use error::Error;
 
 use model::reference::ImageRef;
 
