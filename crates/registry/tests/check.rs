@@ -406,3 +406,83 @@ fn silent_registry_times_out_and_others_are_unaffected() {
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert_eq!(check.requests[&silent], counts(2, 0, 0));
 }
+
+#[test]
+fn docker_config_credentials_reach_the_token_endpoint_only() {
+    // "robot:hunter2"
+    let basic = "Basic cm9ib3Q6aHVudGVyMg==";
+    let (port, seen) = stand_in(20, move |req, _, port| {
+        if req.path.starts_with("/token") {
+            return if req.authorization.as_deref() == Some(basic) {
+                (200, vec![], r#"{"access_token":"private-tok"}"#.into())
+            } else {
+                (401, vec![], String::new())
+            };
+        }
+        if req.authorization.as_deref() == Some("Bearer private-tok") {
+            return ok_digest();
+        }
+        let challenge = format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="s""#);
+        (
+            401,
+            vec![("WWW-Authenticate".into(), challenge)],
+            String::new(),
+        )
+    });
+    let host = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    std::fs::write(
+        &path,
+        format!(r#"{{"auths":{{"{host}":{{"auth":"cm9ib3Q6aHVudGVyMg=="}}}}}}"#),
+    )
+    .unwrap();
+    let insecure = RegistrySettings {
+        insecure: true,
+        ..RegistrySettings::default()
+    };
+    let client = Client::new(
+        BTreeMap::from([(host.clone(), insecure)]),
+        RegistrySettings::default(),
+        quick(),
+        DockerConfig::load(&path).unwrap(),
+    )
+    .unwrap();
+    let check = client.check(&[reference(&format!("{host}/team/private:1"))]);
+    assert_eq!(check.digests[0].as_ref().unwrap().as_str(), DIGEST);
+    assert_eq!(check.requests[&host], counts(2, 0, 1));
+    let seen = seen.lock().unwrap().clone();
+    // The password goes to the token endpoint, never to the registry itself.
+    for s in &seen {
+        let sent_basic = s.authorization.as_deref() == Some(basic);
+        assert_eq!(sent_basic, s.path.starts_with("/token"), "{s:?}");
+    }
+}
+
+#[test]
+fn min_interval_spaces_requests_to_one_registry() {
+    let (port, _) = stand_in(10, |_, _, _| ok_digest());
+    let host = format!("127.0.0.1:{port}");
+    let settings = RegistrySettings {
+        insecure: true,
+        max_concurrency: 1,
+        min_interval: Duration::from_millis(300),
+    };
+    let client = Client::new(
+        BTreeMap::from([(host.clone(), settings)]),
+        RegistrySettings::default(),
+        quick(),
+        DockerConfig::empty(),
+    )
+    .unwrap();
+    let refs: Vec<ImageRef> = (0..3)
+        .map(|i| reference(&format!("{host}/team/app{i}:1")))
+        .collect();
+    let start = Instant::now();
+    let check = client.check(&refs);
+    let elapsed = start.elapsed();
+    assert!(check.digests.iter().all(Result::is_ok));
+    assert_eq!(check.requests[&host], counts(3, 0, 0));
+    // Three starts 300 ms apart: at least 600 ms.
+    assert!(elapsed >= Duration::from_millis(600), "{elapsed:?}");
+}
