@@ -35,6 +35,9 @@ pub struct Settings {
     pub defaults: Defaults,
     /// How often registries and sources are polled.
     pub monitoring: Monitoring,
+    /// How `analyzer check` talks to each registry, by host (`ghcr.io`, `localhost:5000`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub registries: BTreeMap<String, RegistryAccess>,
     /// Rebuild coordination.
     pub coordination: Coordination,
     /// Backstage catalog output.
@@ -54,6 +57,7 @@ impl Default for Settings {
             secrets: Secrets::default(),
             defaults: Defaults::default(),
             monitoring: Monitoring::default(),
+            registries: BTreeMap::new(),
             coordination: Coordination::default(),
             backstage: Backstage::default(),
             notifications: Notifications::default(),
@@ -179,6 +183,35 @@ impl Default for Monitoring {
     }
 }
 
+/// `registries.<host>`: how `analyzer check` talks to one registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct RegistryAccess {
+    /// Plain HTTP instead of HTTPS: only for a registry served without TLS (a local mirror).
+    pub insecure: bool,
+    /// At most this many requests to the registry at once (1 to 64).
+    pub max_concurrency: u32,
+    /// At least this long between two requests to the registry (`0`: no pacing).
+    pub min_interval: Duration,
+}
+
+impl RegistryAccess {
+    /// Requests at once when `maxConcurrency` is not given.
+    pub const DEFAULT_CONCURRENCY: u32 = 4;
+    /// The largest `maxConcurrency` accepted.
+    pub const MAX_CONCURRENCY: u32 = 64;
+}
+
+impl Default for RegistryAccess {
+    fn default() -> Self {
+        Self {
+            insecure: false,
+            max_concurrency: Self::DEFAULT_CONCURRENCY,
+            min_interval: Duration::ZERO,
+        }
+    }
+}
+
 /// `coordination`: how rebuilds are grouped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -259,6 +292,7 @@ const TOP_KEYS: &[&str] = &[
     "secrets",
     "defaults",
     "monitoring",
+    "registries",
     "coordination",
     "backstage",
     "notifications",
@@ -446,6 +480,9 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
         s.notifications.webhook_url_secret =
             secret_name(d, &g, "webhookUrlSecret", "notifications");
     }
+    if let Some(node) = f.get("registries") {
+        decode_registries(d, node, &mut s.registries);
+    }
     if let Some(node) = f.get("namespace")
         && let Some(g) = d.fields(node, "namespace", &["labels"])
         && let Some(labels) = d.string_map(&g, "labels", "namespace")
@@ -474,6 +511,55 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
         }
     }
     Some(s)
+}
+
+/// `registries: {<host>: {insecure, maxConcurrency, minInterval}}`.
+fn decode_registries(d: &mut Decoder<'_>, node: &Node, out: &mut BTreeMap<String, RegistryAccess>) {
+    let Some(entries) = node.as_map() else {
+        d.wrong_type(node, "`registries`", "a mapping of registry hosts");
+        return;
+    };
+    for (key, value) in entries {
+        let Some(host) = d.string_node(key, "registries: a key") else {
+            continue;
+        };
+        if !crate::enrollment::check_registry(d, key, &host, "registries") {
+            continue;
+        }
+        if out.contains_key(&host) {
+            d.error(key.pos, format!("registries: `{host}` is given twice"));
+            continue;
+        }
+        let what = format!("registries: `{host}`");
+        let mut access = RegistryAccess::default();
+        if value.value != Value::Null {
+            let Some(g) = d.fields(value, &what, &["insecure", "maxConcurrency", "minInterval"])
+            else {
+                continue;
+            };
+            if let Some(v) = d.bool(&g, "insecure", &what) {
+                access.insecure = v;
+            }
+            if let Some(n) = g.get("maxConcurrency") {
+                match n.value {
+                    Value::Int(v)
+                        if (1..=i128::from(RegistryAccess::MAX_CONCURRENCY)).contains(&v) =>
+                    {
+                        access.max_concurrency = u32::try_from(v).unwrap_or(1);
+                    }
+                    _ => d.error_hint(
+                        n.pos,
+                        format!("{what}: `maxConcurrency` must be a whole number from 1 to 64"),
+                        "how many requests may go to this registry at once; 4 when not given",
+                    ),
+                }
+            }
+            if let Some(v) = d.duration(&g, "minInterval", &what) {
+                access.min_interval = v;
+            }
+        }
+        out.insert(host, access);
+    }
 }
 
 /// `Name <email>`, as git writes authors.
@@ -572,6 +658,29 @@ fn secret_name(d: &mut Decoder<'_>, f: &Fields<'_>, key: &str, what: &str) -> Op
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registries_take_hosts_with_their_access_settings() {
+        let text = "registries:\n  localhost:5000: {insecure: true}\n  ghcr.io:\n    \
+                    maxConcurrency: 2\n    minInterval: 3s\n  quay.io:\n";
+        let (s, diags) = parse(text, "factory.yaml");
+        let s = s.unwrap_or_else(|| panic!("{diags:?}"));
+        let local = &s.registries["localhost:5000"];
+        assert!(local.insecure);
+        assert_eq!(local.max_concurrency, RegistryAccess::DEFAULT_CONCURRENCY);
+        let ghcr = &s.registries["ghcr.io"];
+        assert_eq!(
+            (ghcr.max_concurrency, ghcr.min_interval.to_kargo()),
+            (2, "3s".to_owned())
+        );
+        assert_eq!(s.registries["quay.io"], RegistryAccess::default());
+        let (s, diags) = parse(
+            "registries: {ghcr.io: {maxConcurrency: 65}}\n",
+            "factory.yaml",
+        );
+        assert!(s.is_none());
+        assert!(diags[0].message.contains("from 1 to 64"), "{diags:?}");
+    }
 
     #[test]
     fn namespace_labels_and_author() {

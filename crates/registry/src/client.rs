@@ -45,10 +45,17 @@ pub struct RegistrySettings {
 
 impl Default for RegistrySettings {
     fn default() -> Self {
+        RegistrySettings::from(&model::settings::RegistryAccess::default())
+    }
+}
+
+/// The settings `factory.yaml` gives a registry.
+impl From<&model::settings::RegistryAccess> for RegistrySettings {
+    fn from(access: &model::settings::RegistryAccess) -> Self {
         RegistrySettings {
-            insecure: false,
-            max_concurrency: 4,
-            min_interval: Duration::ZERO,
+            insecure: access.insecure,
+            max_concurrency: usize::try_from(access.max_concurrency).unwrap_or(1).max(1),
+            min_interval: access.min_interval.to_std(),
         }
     }
 }
