@@ -664,7 +664,8 @@ mod tests {
         let text = "registries:\n  localhost:5000: {insecure: true}\n  ghcr.io:\n    \
                     maxConcurrency: 2\n    minInterval: 3s\n  quay.io:\n";
         let (s, diags) = parse(text, "factory.yaml");
-        let s = s.unwrap_or_else(|| panic!("{diags:?}"));
+        assert!(diags.is_empty(), "{diags:?}");
+        let s = s.unwrap();
         let local = &s.registries["localhost:5000"];
         assert!(local.insecure);
         assert_eq!(local.max_concurrency, RegistryAccess::DEFAULT_CONCURRENCY);
