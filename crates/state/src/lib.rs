@@ -15,6 +15,8 @@
 //!   (temp + fsync + rename + fsync dir) under an exclusive lock of the factory dir.
 //! - [`input`]: reading files other people control (regular files only, never a blocking open,
 //!   sizes capped).
+//! - [`watch`]: a digest seen for a base image (`check`, `observe`) recorded as baseline, known or
+//!   update, with pending entries for the dependents (SPEC §9.1).
 //! - [`atomic`]: the one atomic writer of a single file (temp + fsync + rename + fsync dir).
 //! - [`git`]: shallow clones, commits, pushes with fetch/rebase/retry.
 //! - [`clock`]: the injectable clock (`--now`, `SOURCE_DATE_EPOCH`).
@@ -38,6 +40,7 @@ pub mod input;
 pub mod legacy;
 pub mod store;
 pub mod update;
+pub mod watch;
 
 pub use model::state::State;
 pub use model::time::Timestamp;
