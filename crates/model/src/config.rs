@@ -404,6 +404,14 @@ impl<'a> Decoder<'a> {
         ok.then_some(out)
     }
 
+    /// The string at `key`, when it passes [`Decoder::check_safe_text`].
+    pub fn safe_string(&mut self, f: &Fields<'_>, key: &str, what: &str) -> Option<String> {
+        let value = self.string(f, key, what)?;
+        let node = f.get(key)?;
+        self.check_safe_text(node, &value, &format!("{what}: `{key}`"))
+            .then_some(value)
+    }
+
     /// Rejects text that could inject a Kargo `${{ }}` expression, an Argo `{{ }}` placeholder
     /// (the markers of [`crate::kargo::template_marker`], which synth checks again) or YAML
     /// structure (line breaks) into generated manifests.

@@ -337,8 +337,7 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
     if let Some(node) = f.get("stateRepo")
         && let Some(g) = d.fields(node, "stateRepo", &["url", "branch", "path", "author"])
     {
-        if let (Some(author), Some(n)) =
-            (safe_string(d, &g, "author", "stateRepo"), g.get("author"))
+        if let (Some(author), Some(n)) = (d.safe_string(&g, "author", "stateRepo"), g.get("author"))
         {
             if is_author(&author) {
                 s.state_repo.author = Some(author);
@@ -350,14 +349,15 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
                 );
             }
         }
-        s.state_repo.url =
-            safe_string(d, &g, "url", "stateRepo").filter(|url| check_state_url(d, &g, url));
-        if let Some(v) = safe_string(d, &g, "branch", "stateRepo")
+        s.state_repo.url = d
+            .safe_string(&g, "url", "stateRepo")
+            .filter(|url| check_state_url(d, &g, url));
+        if let Some(v) = d.safe_string(&g, "branch", "stateRepo")
             && check_state_branch(d, &g, &v)
         {
             s.state_repo.branch = v;
         }
-        if let Some(v) = safe_string(d, &g, "path", "stateRepo")
+        if let Some(v) = d.safe_string(&g, "path", "stateRepo")
             && check_state_path(d, &g, &v)
         {
             s.state_repo.path = v;
@@ -366,7 +366,7 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
     if let Some(node) = f.get("analyzer")
         && let Some(g) = d.fields(node, "analyzer", &["image", "pullSecret"])
     {
-        if let (Some(image), Some(n)) = (safe_string(d, &g, "image", "analyzer"), g.get("image")) {
+        if let (Some(image), Some(n)) = (d.safe_string(&g, "image", "analyzer"), g.get("image")) {
             match crate::reference::ImageRef::parse_normalized(&image) {
                 Ok(_) => s.analyzer.image = image,
                 Err(err) => d.error(
@@ -461,7 +461,7 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
                     );
             }
         }
-        s.backstage.label = safe_string(d, &g, "label", "backstage");
+        s.backstage.label = d.safe_string(&g, "label", "backstage");
         if let (Some(label), Some(n)) = (&s.backstage.label, g.get("label"))
             && !is_label_key(label)
         {
@@ -629,13 +629,6 @@ fn check_state_path(d: &mut Decoder<'_>, f: &Fields<'_>, path: &str) -> bool {
         );
     }
     !escapes
-}
-
-fn safe_string(d: &mut Decoder<'_>, f: &Fields<'_>, key: &str, what: &str) -> Option<String> {
-    let value = d.string(f, key, what)?;
-    let node = f.get(key)?;
-    d.check_safe_text(node, &value, &format!("{what}: `{key}`"))
-        .then_some(value)
 }
 
 /// A Secret name: a DNS-1123 subdomain (we accept labels joined by `.`), at most 253 characters.

@@ -466,10 +466,12 @@ fn decode_source(d: &mut Decoder<'_>, node: &Node, what: &str) -> Option<Source>
             None
         }
     };
-    let branch = safe_string(d, &f, "branch", &swhat).filter(|b| check_branch(d, &f, b, &swhat));
+    let branch = d
+        .safe_string(&f, "branch", &swhat)
+        .filter(|b| check_branch(d, &f, b, &swhat));
     let dockerfile = repo_relative(d, &f, "dockerfile", &swhat);
     let context = repo_relative(d, &f, "context", &swhat);
-    let workflow = safe_string(d, &f, "workflow", &swhat).filter(|w| {
+    let workflow = d.safe_string(&f, "workflow", &swhat).filter(|w| {
         let file_ok =
             (w.ends_with(".yml") || w.ends_with(".yaml")) && !w.contains('/') && w.len() > 4;
         let id_ok = !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
@@ -486,7 +488,7 @@ fn decode_source(d: &mut Decoder<'_>, node: &Node, what: &str) -> Option<Source>
     });
     let inputs = checked_map(d, &f, "inputs", &swhat);
     let build_args = checked_map(d, &f, "buildArgs", &swhat);
-    let platform = safe_string(d, &f, "platform", &swhat).filter(|p| {
+    let platform = d.safe_string(&f, "platform", &swhat).filter(|p| {
         let parts: Vec<&str> = p.split('/').collect();
         let ok = (2..=3).contains(&parts.len())
             && parts.iter().all(|s| {
@@ -582,16 +584,9 @@ fn check_repo_path(
     }
 }
 
-fn safe_string(d: &mut Decoder<'_>, f: &Fields<'_>, key: &str, what: &str) -> Option<String> {
-    let value = d.string(f, key, what)?;
-    let node = f.get(key)?;
-    d.check_safe_text(node, &value, &format!("{what}: `{key}`"))
-        .then_some(value)
-}
-
 /// A path inside the source repository: relative, no `..` components.
 fn repo_relative(d: &mut Decoder<'_>, f: &Fields<'_>, key: &str, what: &str) -> Option<String> {
-    let value = safe_string(d, f, key, what)?;
+    let value = d.safe_string(f, key, what)?;
     let node = f.get(key)?;
     let escapes = value.split('/').any(|c| c == "..");
     if value.is_empty() || value.starts_with('/') || escapes || value.contains('\\') {
@@ -680,7 +675,7 @@ fn decode_updates(d: &mut Decoder<'_>, node: &Node, what: &str) -> Vec<UpdateTar
             Some(n) => d.choice_node(n, &format!("{uwhat}: `type`"), UpdateKind::CHOICES),
             None => None,
         };
-        let key = safe_string(d, &f, "key", &uwhat);
+        let key = d.safe_string(&f, "key", &uwhat);
         if kind == Some(UpdateKind::YamlUpdate) && f.get("key").is_none() {
             d.error_hint(
                 f.key("type").map_or(f.pos, |k| k.pos),
@@ -688,8 +683,9 @@ fn decode_updates(d: &mut Decoder<'_>, node: &Node, what: &str) -> Vec<UpdateTar
                 "give the YAML path of the field holding the image, e.g. `key: images.web.tag`",
             );
         }
-        let branch =
-            safe_string(d, &f, "branch", &uwhat).filter(|b| check_branch(d, &f, b, &uwhat));
+        let branch = d
+            .safe_string(&f, "branch", &uwhat)
+            .filter(|b| check_branch(d, &f, b, &uwhat));
         if let (Some(repo), Some(path), Some(kind)) = (repo, path, kind) {
             out.push(UpdateTarget {
                 repo,
@@ -711,7 +707,7 @@ fn decode_tag_policy(d: &mut Decoder<'_>, node: &Node, what: &str) -> Option<Tag
         return None;
     }
     let strategy = strategy.unwrap_or_default();
-    let constraint = safe_string(d, &f, "constraint", &twhat);
+    let constraint = d.safe_string(&f, "constraint", &twhat);
     match (strategy, &constraint, f.get("constraint")) {
         (TagStrategy::Digest, None, None) => {
             d.error_hint(
