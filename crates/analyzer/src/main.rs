@@ -13,8 +13,10 @@ use clap::{Parser, Subcommand};
 
 mod analyze;
 mod base_images;
+mod check;
 mod output;
 mod parse_ref;
+mod state_job;
 mod validate;
 
 /// Discover base images, validate enrolment and keep image-factory's state.
@@ -37,6 +39,11 @@ enum Command {
     BaseImages(base_images::Args),
     /// Analyse enrolled images' Dockerfiles and update the state files (optionally commit and push).
     Analyze(analyze::Args),
+    /// Ask the registries for the digest of every watched base tag (one HEAD each) and record
+    /// what moved.
+    Check(check::CheckArgs),
+    /// Record a digest of a base that a Kargo Warehouse saw, exactly as `check` would.
+    Observe(check::ObserveArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +55,8 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::BaseImages(args) => base_images::run(args, &cli.global),
         Command::Analyze(args) => analyze::run(args, &cli.global),
+        Command::Check(args) => check::check(args, &cli.global),
+        Command::Observe(args) => check::observe(args, &cli.global),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),

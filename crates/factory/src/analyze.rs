@@ -15,7 +15,7 @@ use state::git::{Access, Askpass, Author, Credentials};
 use state::store::Plan;
 use state::update::{self, BuildRecord, Event, Input};
 
-use crate::commit::{self, Changes};
+use crate::commit::{self, Changes, Publish};
 use crate::dir::{Config, FactoryDir};
 use crate::error::{JobError, UsageError};
 use crate::sources;
@@ -77,6 +77,9 @@ pub struct Environment {
     /// Transports git may use besides https and ssh (`IMAGE_FACTORY_GIT_ALLOW_PROTOCOL`,
     /// colon-separated, e.g. `file` for local repositories in tests); `ext` is never allowed.
     pub git_protocols: Vec<String>,
+    /// The Docker config holding registry credentials (`$DOCKER_CONFIG/config.json`, else
+    /// `$HOME/.docker/config.json`; a missing file means anonymous access).
+    pub docker_config: Option<PathBuf>,
 }
 
 impl Environment {
@@ -100,6 +103,10 @@ impl Environment {
             git_protocols: var("IMAGE_FACTORY_GIT_ALLOW_PROTOCOL")
                 .map(|v| v.split(':').map(str::to_owned).collect())
                 .unwrap_or_default(),
+            docker_config: registry::docker_config_path(
+                var("DOCKER_CONFIG").as_deref().map(Path::new),
+                var("HOME").as_deref().map(Path::new),
+            ),
         }
     }
 
@@ -279,11 +286,34 @@ pub fn analyze(dir: &FactoryDir, options: &AnalyzeOptions) -> Result<AnalyzeRepo
     let (plan, changes) = run.analyze_and_write(&mut report)?;
     // Even when this run changed nothing: an earlier run may have left state files uncommitted
     // (its commit failed), and they must not stay so forever.
-    if let Some(repo) = repo
-        && let Err(err) = commit::commit_and_push(&run, &repo, &plan, &changes, &mut report)
-    {
-        tracing::error!("{err}");
-        report.git_error = Some(err.to_string());
+    if let Some(repo) = repo {
+        let publish = Publish {
+            dir,
+            settings: &config.settings,
+            environment: &options.environment,
+            push: options.push.as_ref(),
+        };
+        let message = commit::commit_message(&changes, &report.events, &report.now);
+        // After a rebase conflict the report describes the re-application, not the discarded
+        // attempt.
+        let mut reapplied: Option<AnalyzeReport> = None;
+        let published =
+            commit::commit_and_push(&publish, &repo, message, plan.paths().len(), &mut || {
+                let mut again = AnalyzeReport {
+                    now: report.now.clone(),
+                    ..AnalyzeReport::default()
+                };
+                let (_, changes) = run.analyze_and_write(&mut again)?;
+                let message = commit::commit_message(&changes, &again.events, &again.now);
+                reapplied = Some(again);
+                Ok(message)
+            });
+        if let Some(again) = reapplied {
+            report = again;
+        }
+        report.commit = published.commit;
+        report.pushed = published.pushed;
+        report.git_error = published.error.map(|e| e.to_string());
     }
     Ok(report)
 }

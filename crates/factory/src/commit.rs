@@ -12,7 +12,7 @@ use state::git::{self, Access, Author, GitError, Repo, RetryPolicy};
 use state::store::{self, ARCHIVED_BASES_DIR, ARCHIVED_IMAGES_DIR, Plan};
 use state::update::Event;
 
-use crate::analyze::{AnalyzeReport, Environment, Run};
+use crate::analyze::{Environment, PushOptions};
 use crate::dir::FactoryDir;
 use crate::error::JobError;
 
@@ -190,18 +190,58 @@ fn relative_state_dir(repo: &Repo, dir: &FactoryDir) -> Result<PathBuf, JobError
     Ok(relative.join("state"))
 }
 
-/// Commits the state dir as one commit (also files an earlier run left uncommitted) and, when
-/// asked, pushes it (rebasing, and redoing the analysis on the fresh state when the rebase
-/// conflicts). The report then describes what was committed and pushed: after a re-application,
-/// the re-application's analysis, not the discarded attempt's.
+/// Where and how a job's state changes are committed and pushed.
+pub(crate) struct Publish<'a> {
+    pub(crate) dir: &'a FactoryDir,
+    pub(crate) settings: &'a Settings,
+    pub(crate) environment: &'a Environment,
+    pub(crate) push: Option<&'a PushOptions>,
+}
+
+/// What [`commit_and_push`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Published {
+    /// The commit made (after a push: the pushed head), when there was anything to commit.
+    pub(crate) commit: Option<String>,
+    /// Whether it was pushed.
+    pub(crate) pushed: bool,
+    /// Why committing or pushing failed (the state files are written).
+    pub(crate) error: Option<JobError>,
+}
+
+/// Commits the state dir as one commit with `message` (also files an earlier run left
+/// uncommitted; `ours` is how many files this run wrote or removed) and, when asked, pushes it,
+/// rebasing and retrying. When the rebase conflicts, this run's commit is dropped and `redo` runs
+/// the job again on the fresh state (writing its files) and returns the new commit message.
 pub(crate) fn commit_and_push(
-    run: &Run<'_>,
+    publish: &Publish<'_>,
     repo: &Repo,
-    plan: &Plan,
-    changes: &Changes,
-    report: &mut AnalyzeReport,
+    mut message: String,
+    ours: usize,
+    redo: &mut dyn FnMut() -> Result<String, JobError>,
+) -> Published {
+    let mut published = Published::default();
+    if let Err(error) = try_commit_and_push(publish, repo, &mut message, ours, redo, &mut published)
+    {
+        tracing::error!("{error}");
+        // Whatever happened, HEAD holds this run's commit (rebased, re-made or restored).
+        if published.commit.is_some() {
+            published.commit = repo.head().ok();
+        }
+        published.error = Some(error);
+    }
+    published
+}
+
+fn try_commit_and_push(
+    publish: &Publish<'_>,
+    repo: &Repo,
+    message: &mut String,
+    ours: usize,
+    redo: &mut dyn FnMut() -> Result<String, JobError>,
+    published: &mut Published,
 ) -> Result<(), JobError> {
-    let state_dir = run.dir.path().join("state");
+    let state_dir = publish.dir.path().join("state");
     if !state_dir.exists() {
         return Ok(());
     }
@@ -209,10 +249,8 @@ pub(crate) fn commit_and_push(
         path: state_dir,
         source,
     })?;
-    let author = author(&run.options.environment, &run.config.settings);
-    let mut message = commit_message(changes, &report.events, &report.now);
+    let author = author(publish.environment, publish.settings);
     let staged = repo.stage(&state_dir)?;
-    let ours = plan.paths().len();
     if staged > ours {
         let _ = writeln!(
             message,
@@ -220,13 +258,13 @@ pub(crate) fn commit_and_push(
             staged - ours
         );
     }
-    report.commit = repo.commit_all(&state_dir, &message, &author)?;
-    let Some(push) = &run.options.push else {
+    published.commit = repo.commit_all(&state_dir, message, &author)?;
+    let Some(push) = publish.push else {
         return Ok(());
     };
     let branch = match repo.branch()? {
         // A detached head (CI checkouts): push to the configured branch.
-        head if head == "HEAD" => run.config.settings.state_repo.branch.clone(),
+        head if head == "HEAD" => publish.settings.state_repo.branch.clone(),
         branch => branch,
     };
     let policy = RetryPolicy {
@@ -234,46 +272,20 @@ pub(crate) fn commit_and_push(
         backoff: push.backoff,
         ..RetryPolicy::default()
     };
-    let now = report.now.clone();
-    let mut reapplied: Option<AnalyzeReport> = None;
     let mut reapply = |repo: &Repo| -> Result<Option<String>, GitError> {
-        let mut again = AnalyzeReport {
-            now: now.clone(),
-            ..AnalyzeReport::default()
-        };
-        let (_, changes) = run
-            .analyze_and_write(&mut again)
-            .map_err(|e| GitError::Io(std::io::Error::other(e.to_string())))?;
-        let message = commit_message(&changes, &again.events, &again.now);
-        let commit = repo.commit_all(&state_dir, &message, &author)?;
-        again.commit.clone_from(&commit);
-        reapplied = Some(again);
-        Ok(commit)
+        let message = redo().map_err(|e| GitError::Io(std::io::Error::other(e.to_string())))?;
+        repo.commit_all(&state_dir, &message, &author)
     };
-    let result = git::push_with_retry(
+    let pushed = git::push_with_retry(
         repo,
         &push.remote,
         &branch,
         policy,
-        report.commit.clone(),
+        published.commit.clone(),
         &mut reapply,
-    );
-    // Whether or not the push landed, the files and commit are now the re-application's.
-    if let Some(again) = reapplied {
-        *report = again;
-    }
-    let pushed = match result {
-        Ok(pushed) => pushed,
-        Err(err) => {
-            // Whatever happened, HEAD holds this run's commit (rebased, re-made or restored).
-            if report.commit.is_some() {
-                report.commit = repo.head().ok();
-            }
-            return Err(err.into());
-        }
-    };
-    report.commit = pushed.commit;
-    report.pushed = true;
+    )?;
+    published.commit = pushed.commit;
+    published.pushed = true;
     Ok(())
 }
 

@@ -101,6 +101,16 @@ pub enum JobError {
         #[source]
         source: serde_json::Error,
     },
+    /// The Docker config (registry credentials) cannot be read.
+    #[error("{0}; hint: fix or remove it (DOCKER_CONFIG, else ~/.docker/config.json)")]
+    DockerConfig(#[source] registry::Error),
+    /// The registry client cannot be set up.
+    #[error(transparent)]
+    Registry(registry::Error),
+    /// A digest could not be recorded although its base was checked a moment before (another
+    /// process changed the state in between).
+    #[error("cannot record the digest: {0}")]
+    Recording(String),
     /// The JSON Schema directory cannot be used.
     #[error(transparent)]
     Schemas(#[from] SchemasError),
@@ -122,6 +132,8 @@ impl JobError {
         !matches!(
             self,
             Self::Synth(_)
+                | Self::Registry(_)
+                | Self::Recording(_)
                 | Self::SchemaViolations(_)
                 | Self::Serialize { .. }
                 | Self::InvalidYaml { .. }
@@ -161,6 +173,14 @@ pub enum UsageError {
     /// and in CI dispatches).
     #[error("built tag {0:?} is not an image tag ([0-9A-Za-z_][0-9A-Za-z_.-]{{0,127}})")]
     BadTag(String),
+    /// A base given to `check` or `observe` is unknown, not watched, or the digest is malformed.
+    #[error("{0}")]
+    Record(state::watch::RecordError),
+    /// A base given to `check` or `observe` has a state file that does not load.
+    #[error(
+        "base image `{0}`: its state file cannot be loaded (see the errors above); fix it first"
+    )]
+    BaseFileFailed(String),
 }
 
 /// Why the JSON Schema directory cannot be used.

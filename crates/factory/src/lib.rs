@@ -37,6 +37,7 @@ mod parse_ref;
 mod sources;
 mod synthesize;
 mod validate;
+mod watch;
 
 pub use analyze::{
     AnalyzeOptions, AnalyzeReport, Build, Environment, FileError, ImageFailure, PushOptions,
@@ -56,3 +57,7 @@ pub use synthesize::{
     write_backstage, write_manifest,
 };
 pub use validate::{Validation, validate};
+pub use watch::{
+    BaseError, Baseline, CheckOptions, CheckReport, ObserveOptions, ObserveReport, Updated,
+    WatchOptions, Written, check, observe,
+};

@@ -189,6 +189,16 @@ impl Client {
     /// already pins a digest is answered without a request). References run concurrently, bounded
     /// per registry; one failure never affects the others.
     pub fn check(&self, references: &[ImageRef]) -> Check {
+        self.check_with_progress(references, &mut |_| {})
+    }
+
+    /// [`Client::check`], calling `progress(done)` each time a reference is answered (for a
+    /// progress bar).
+    pub fn check_with_progress(
+        &self,
+        references: &[ImageRef],
+        progress: &mut dyn FnMut(usize),
+    ) -> Check {
         let before = self.inner.counts();
         let digests = self.runtime.block_on(async {
             let mut set = tokio::task::JoinSet::new();
@@ -199,7 +209,10 @@ impl Client {
             }
             let mut results: Vec<Option<Result<Digest, Error>>> =
                 references.iter().map(|_| None).collect();
+            let mut done = 0;
             while let Some(joined) = set.join_next().await {
+                done += 1;
+                progress(done);
                 match joined {
                     Ok((i, result)) => {
                         if let Some(slot) = results.get_mut(i) {
@@ -448,7 +461,7 @@ impl Job<'_> {
                 request = request.header(AUTHORIZATION, basic_header(basic));
             }
             lock(&self.registry.counts).token += 1;
-            let response = request.send().await.map_err(|e| fail(describe(&e)))?;
+            let response = request.send().await.map_err(|e| fail(describe(e)))?;
             let status = response.status();
             if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
                 && attempt < self.inner.limits.max_attempts
@@ -462,7 +475,7 @@ impl Job<'_> {
             if !status.is_success() {
                 return Err(fail(format!("HTTP {}", status.as_u16())));
             }
-            let body = response.bytes().await.map_err(|e| fail(describe(&e)))?;
+            let body = response.bytes().await.map_err(|e| fail(describe(e)))?;
             let answer: TokenAnswer = serde_json::from_slice(&body)
                 .map_err(|_| fail("the answer is not a token JSON object".to_owned()))?;
             let token = answer
@@ -563,7 +576,7 @@ impl Job<'_> {
             Err(e) => {
                 return Err(Error::Transport {
                     url: self.url.to_owned(),
-                    message: describe(&e),
+                    message: describe(e),
                 });
             }
         };
@@ -625,7 +638,7 @@ impl Job<'_> {
                 "manifest larger than {MAX_MANIFEST_BYTES} bytes"
             )));
         }
-        let body = response.bytes().await.map_err(|e| bad(describe(&e)))?;
+        let body = response.bytes().await.map_err(|e| bad(describe(e)))?;
         if body.len() > MAX_MANIFEST_BYTES {
             return Err(bad(format!(
                 "manifest larger than {MAX_MANIFEST_BYTES} bytes"
@@ -661,11 +674,12 @@ fn backoff(limits: &Limits, attempt: u32, headers: &HeaderMap) -> Duration {
     asked.map_or(exponential, |a| a.max(exponential))
 }
 
-/// reqwest's error with its causes (the URL it names carries no credentials: we never put any
-/// in URLs).
-fn describe(e: &reqwest::Error) -> String {
+/// reqwest's error with its causes, without the URL (the caller's message names it already; it
+/// never carries credentials: we never put any in URLs).
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
     let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
         text.push_str(": ");
         text.push_str(&cause.to_string());

@@ -10,8 +10,9 @@
 //!   managed dependent gets a pending entry eligible after its own `rebuildDelay`. An older pending
 //!   entry of the same base keeps its clock.
 //!
-//! `lastChecked` is left alone here: a time written on every check would rewrite every base file
-//! on every run (see the note in docs/state.md).
+//! `lastChecked` is the time a driver last recorded a digest (baseline or update), so it is the
+//! same whichever driver saw the digest first. It is not stamped when the known digest is seen
+//! again: that would rewrite every base file on every check (ADR 0005).
 
 use model::digest::Digest;
 use model::enrollment::EffectiveImage;
@@ -94,6 +95,7 @@ pub fn record(
     let previous_digest = entry.current_digest.replace(digest.clone());
     entry.previous_digest.clone_from(&previous_digest);
     entry.last_updated = Some(now);
+    entry.last_checked = Some(now);
     entry.update_history.insert(
         0,
         DigestSeen {

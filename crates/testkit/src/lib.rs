@@ -11,6 +11,7 @@
 #![allow(clippy::panic, clippy::print_stderr)] // test support: failing loudly is the point
 
 pub mod git;
+pub mod http;
 pub mod registry;
 pub mod rng;
 
