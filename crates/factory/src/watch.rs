@@ -236,8 +236,10 @@ pub fn check(
     )
     .map_err(JobError::Registry)?;
     let references: Vec<ImageRef> = tags.values().map(|(r, _)| r.clone()).collect();
+    let started = std::time::Instant::now();
     let answers =
         client.check_with_progress(&references, &mut |done| progress(done, references.len()));
+    tracing::info!(elapsed = ?started.elapsed(), tags = references.len(), "registries answered");
     report.requests = answers.requests;
     let mut digests = Vec::new();
     for ((_, ids), answer) in tags.values().zip(answers.digests) {
@@ -468,13 +470,15 @@ fn record_and_write(
         }
         let result = watch::record(&mut next, &config.images, base, digest, now);
         if let Ok(seen) = &result {
-            tracing::info!(base, digest, ?seen, "recorded");
+            tracing::debug!(base, digest, ?seen, "recorded");
         }
         seen.push((base.clone(), result.map_err(|e| e.to_string())));
     }
     let store = dir.store();
+    let started = std::time::Instant::now();
     let plan = store.plan(&loaded, &next)?;
     let bytes_written = store.apply(&plan)?;
+    tracing::info!(elapsed = ?started.elapsed(), files = plan.writes.len(), "state written");
     Ok(Recorded {
         seen,
         written: Written {

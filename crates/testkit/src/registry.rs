@@ -229,6 +229,34 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Adds the tag `tag` to `image`, already pushed to `repository`: one `PUT` of its top
+    /// manifest (no skopeo process, so thousands of tags take seconds).
+    ///
+    /// # Panics
+    /// When the registry refuses.
+    pub fn tag(&self, image: &Image, repository: &str, tag: &str) {
+        use std::io::{Read as _, Write as _};
+        let top = image.top();
+        let mut stream = std::net::TcpStream::connect(self.host()).unwrap();
+        let head = format!(
+            "PUT /v2/{repository}/manifests/{tag} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.host(),
+            image.media_type(),
+            top.bytes.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&top.bytes).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 201"),
+            "PUT {repository}:{tag}: {answer}"
+        );
+    }
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
