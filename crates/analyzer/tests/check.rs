@@ -18,7 +18,7 @@ use testkit::registry::{Image, Registry};
 const PRIVATE_DIGEST: &str =
     "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 /// Secrets that must never show: the helper's and `auths`' passwords, the registry token, the git
-/// password.
+/// password, a GitHub token in the environment.
 const SECRETS: [&str; 4] = ["s3cret-helper", "s3cret-auths", "tok-s3cret", "s3cret-git"];
 
 fn executable(path: &Path, text: &str) {
@@ -62,6 +62,7 @@ impl World {
             .env("PATH", path)
             .env("DOCKER_CONFIG", self.tmp.path().join("docker"))
             .env("GIT_PASSWORD", "s3cret-git")
+            .env("GITHUB_TOKEN", "s3cret-github")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("IMAGE_FACTORY_GIT_ALLOW_PROTOCOL", "file")
             .env(
@@ -325,6 +326,18 @@ fn check_then_observe_as_processes_counts_exact_and_secrets_kept() {
         "{message}"
     );
     // node:22 still points at node-v1 on the registry: a digest seen before, nothing to write.
+    assert_eq!(w.state(), before);
+
+    // A credential helper that is not installed: the same, with the helper named.
+    let config = w.tmp.path().join("docker/config.json");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(&config, text.replace("\"fake\"", "\"not-installed\"")).unwrap();
+    let failed = w.json(&["check", "--now", "2026-03-03T00:00:00Z"], 1);
+    let errors = failed["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{failed}");
+    assert_eq!(errors[0]["base"], private.as_str());
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(message.contains("docker-credential-not-installed"), "{message}");
     assert_eq!(w.state(), before);
 
     // No secret in the state, the commits or any git argv.
