@@ -337,7 +337,10 @@ fn check_then_observe_as_processes_counts_exact_and_secrets_kept() {
     assert_eq!(errors.len(), 1, "{failed}");
     assert_eq!(errors[0]["base"], private.as_str());
     let message = errors[0]["message"].as_str().unwrap();
-    assert!(message.contains("docker-credential-not-installed"), "{message}");
+    assert!(
+        message.contains("docker-credential-not-installed"),
+        "{message}"
+    );
     assert_eq!(w.state(), before);
 
     // No secret in the state, the commits or any git argv.

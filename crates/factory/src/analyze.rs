@@ -481,8 +481,7 @@ impl fmt::Display for AnalyzeReport {
             writeln!(f, "failed: {}: {}", failure.image, failure.error)?;
         }
         for e in &self.load_errors {
-            let (file, line, column, message) = (&e.file, e.line, e.column, &e.message);
-            writeln!(f, "state file failed: {file}:{line}:{column}: {message}")?;
+            writeln!(f, "state file failed: {e}")?;
         }
         for path in &self.files_written {
             writeln!(f, "wrote {path}")?;
@@ -490,13 +489,36 @@ impl fmt::Display for AnalyzeReport {
         for path in &self.files_removed {
             writeln!(f, "removed {path}")?;
         }
-        if let Some(err) = &self.git_error {
-            writeln!(f, "error: {err}")?;
-        }
-        if let Some(commit) = &self.commit {
-            let pushed = if self.pushed { " and pushed" } else { "" };
-            writeln!(f, "committed {commit}{pushed}")?;
-        }
-        Ok(())
+        write_git_outcome(
+            f,
+            self.git_error.as_deref(),
+            self.commit.as_deref(),
+            self.pushed,
+        )
+    }
+}
+
+/// The last lines of a job's text report: why git failed, or the commit made.
+pub(crate) fn write_git_outcome(
+    f: &mut fmt::Formatter<'_>,
+    error: Option<&str>,
+    commit: Option<&str>,
+    pushed: bool,
+) -> fmt::Result {
+    if let Some(err) = error {
+        writeln!(f, "error: {err}")?;
+    }
+    if let Some(commit) = commit {
+        let pushed = if pushed { " and pushed" } else { "" };
+        writeln!(f, "committed {commit}{pushed}")?;
+    }
+    Ok(())
+}
+
+/// `file:line:column: message`.
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (file, line, column, message) = (&self.file, self.line, self.column, &self.message);
+        write!(f, "{file}:{line}:{column}: {message}")
     }
 }

@@ -594,19 +594,16 @@ impl fmt::Display for ObserveReport {
 impl fmt::Display for Written {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for e in &self.load_errors {
-            let (file, line, column, message) = (&e.file, e.line, e.column, &e.message);
-            writeln!(f, "state file failed: {file}:{line}:{column}: {message}")?;
+            writeln!(f, "state file failed: {e}")?;
         }
         for path in &self.files_written {
             writeln!(f, "wrote {path}")?;
         }
-        if let Some(err) = &self.git_error {
-            writeln!(f, "error: {err}")?;
-        }
-        if let Some(commit) = &self.commit {
-            let pushed = if self.pushed { " and pushed" } else { "" };
-            writeln!(f, "committed {commit}{pushed}")?;
-        }
-        Ok(())
+        crate::analyze::write_git_outcome(
+            f,
+            self.git_error.as_deref(),
+            self.commit.as_deref(),
+            self.pushed,
+        )
     }
 }

@@ -120,8 +120,15 @@ fn fleet(host: &str, python_digest: &str) -> tempfile::TempDir {
         format!("defaults:\n  rebuildDelay: 3d\nregistries:\n  \"{host}\":\n    insecure: true\n"),
     )
     .unwrap();
+    let report = analyze(&factory, &sources);
+    assert!(report.is_success(), "{report}");
+    dir
+}
+
+/// Analyses `factory` from `sources` at `T0`.
+fn analyze(factory: &Path, sources: &Path) -> factory::AnalyzeReport {
     let options = AnalyzeOptions {
-        sources: Sources::Root(sources),
+        sources: Sources::Root(sources.to_path_buf()),
         images: Vec::new(),
         build: None,
         now: at(T0),
@@ -130,9 +137,7 @@ fn fleet(host: &str, python_digest: &str) -> tempfile::TempDir {
         lock_timeout: Duration::from_secs(30),
         environment: factory::Environment::default(),
     };
-    let report = factory::analyze(&FactoryDir::load(&factory), &options).unwrap();
-    assert!(report.is_success(), "{report}");
-    dir
+    factory::analyze(&FactoryDir::load(factory), &options).unwrap()
 }
 
 const T0: &str = "2026-03-01T00:00:00Z";
@@ -405,17 +410,7 @@ fn an_unreachable_registry_fails_its_bases_only() {
         factory_yaml + &format!("  \"127.0.0.1:{dead}\":\n    insecure: true\n"),
     )
     .unwrap();
-    let options = AnalyzeOptions {
-        sources: Sources::Root(tmp.path().join("src")),
-        images: Vec::new(),
-        build: None,
-        now: at(T0),
-        commit: false,
-        push: None,
-        lock_timeout: Duration::from_secs(30),
-        environment: factory::Environment::default(),
-    };
-    factory::analyze(&FactoryDir::load(&dir), &options).unwrap();
+    analyze(&dir, &tmp.path().join("src"));
     let report = check(&dir, T1);
     assert!(!report.is_success());
     assert_eq!(report.errors.len(), 1, "{report}");
