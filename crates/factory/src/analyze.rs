@@ -421,6 +421,7 @@ impl Run<'_> {
                 frozen_images: &loaded.frozen_images,
                 frozen_bases: &loaded.frozen_bases,
                 now: self.options.now,
+                cascade_delay: self.config.settings.coordination.cascade_delay,
             },
         );
         for event in &update.events {
@@ -428,7 +429,17 @@ impl Run<'_> {
         }
         report.events = update.events;
         let store = self.dir.store();
-        let plan = store.plan_scoped(&loaded, &update.state, self.only)?;
+        // A recorded build's children got a pending rebuild (the cascade): their files are written
+        // too, whatever `--image` selected.
+        let scope = self.only.map(|only| {
+            let mut scope = only.clone();
+            scope.extend(report.events.iter().filter_map(|e| match e {
+                Event::Cascaded { name, .. } => Some(name.clone()),
+                _ => None,
+            }));
+            scope
+        });
+        let plan = store.plan_scoped(&loaded, &update.state, scope.as_ref())?;
         tracing::info!(elapsed = ?started.elapsed(), writes = plan.writes.len(), "plan made");
         report.bytes_written = store.apply(&plan)?;
         report.files_written = plan.writes.iter().map(|(p, _)| display(p)).collect();

@@ -129,6 +129,7 @@ pub fn commit_message(changes: &Changes, events: &[Event], now: &str) -> String 
             Event::Replaced { name } => format!("{name}: new repository, old record archived"),
             Event::DiscoveryFailed { name, .. } => format!("discovery failed: {name}"),
             Event::Built { name, version } => format!("recorded build {name} {version}"),
+            Event::Cascaded { name, parent } => format!("{name}: rebuild pending on {parent}"),
             _ => continue,
         };
         lines += 1;

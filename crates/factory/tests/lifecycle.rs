@@ -196,8 +196,24 @@ fn image_filter_and_build_records() {
     );
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.analyzed, vec!["node-base"]);
-    assert_eq!(report.files_written, vec!["state/images/node-base.yaml"]);
+    // The cascade: orders-api builds FROM node-base, so the new build is a pending rebuild of it,
+    // eligible at once (`coordination.cascadeDelay` 0), and its file is written too.
+    assert_eq!(
+        report.files_written,
+        vec![
+            "state/images/node-base.yaml",
+            "state/images/orders-api.yaml"
+        ]
+    );
     let after = state_of(dir.path());
+    let orders = &after[Path::new("images/orders-api.yaml")];
+    assert!(
+        orders.contains(&format!(
+            "  pending:\n  - base: node-base\n    digest: {digest}\n    \
+             seenAt: \"2026-01-05T00:00:00Z\"\n    eligibleAt: \"2026-01-05T00:00:00Z\"\n"
+        )),
+        "{orders}"
+    );
     let node_base = &after[Path::new("images/node-base.yaml")];
     assert!(
         node_base.contains("currentVersion: \"1.2.3\""),
@@ -205,7 +221,7 @@ fn image_filter_and_build_records() {
     );
     assert!(node_base.contains("event: built"));
     for (path, text) in &before {
-        if !path.ends_with("node-base.yaml") {
+        if !path.ends_with("node-base.yaml") && !path.ends_with("orders-api.yaml") {
             assert_eq!(&after[path], text, "{} untouched", path.display());
         }
     }

@@ -40,6 +40,8 @@ pub struct Settings {
     pub registries: BTreeMap<String, RegistryAccess>,
     /// Rebuild coordination.
     pub coordination: Coordination,
+    /// Dispatching (`analyzer trigger`).
+    pub trigger: Trigger,
     /// Backstage catalog output.
     pub backstage: Backstage,
     /// Notifications.
@@ -59,6 +61,7 @@ impl Default for Settings {
             monitoring: Monitoring::default(),
             registries: BTreeMap::new(),
             coordination: Coordination::default(),
+            trigger: Trigger::default(),
             backstage: Backstage::default(),
             notifications: Notifications::default(),
             namespace: NamespaceSettings::default(),
@@ -218,12 +221,44 @@ impl Default for RegistryAccess {
 pub struct Coordination {
     /// At most one rebuild per image within this window; base updates inside it are coalesced.
     pub window: Duration,
+    /// How long a child waits after a managed parent's new build before it is rebuilt on it (the
+    /// parent's own base already waited its delay).
+    pub cascade_delay: Duration,
+    /// How long a dispatched rebuild counts as in flight without its build being recorded; then
+    /// the next tick may dispatch again (with backoff).
+    pub build_timeout: Duration,
 }
 
 impl Default for Coordination {
     fn default() -> Self {
         Self {
             window: Duration::from_minutes(30),
+            cascade_delay: Duration::ZERO,
+            build_timeout: Duration::from_hours(6),
+        }
+    }
+}
+
+/// `trigger`: when and how much `analyzer trigger` dispatches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Trigger {
+    /// The CronJob's schedule (five cron fields).
+    pub schedule: String,
+    /// At most this many dispatches per tick; the rest stay due for the next one.
+    pub max_per_run: u32,
+}
+
+impl Trigger {
+    /// Dispatches per tick when `maxPerRun` is not given.
+    pub const DEFAULT_MAX_PER_RUN: u32 = 20;
+}
+
+impl Default for Trigger {
+    fn default() -> Self {
+        Self {
+            schedule: "*/15 * * * *".to_owned(),
+            max_per_run: Self::DEFAULT_MAX_PER_RUN,
         }
     }
 }
@@ -294,6 +329,7 @@ const TOP_KEYS: &[&str] = &[
     "monitoring",
     "registries",
     "coordination",
+    "trigger",
     "backstage",
     "notifications",
     "namespace",
@@ -440,10 +476,57 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
         }
     }
     if let Some(node) = f.get("coordination")
-        && let Some(g) = d.fields(node, "coordination", &["window"])
-        && let Some(v) = d.duration(&g, "window", "coordination")
+        && let Some(g) = d.fields(
+            node,
+            "coordination",
+            &["window", "cascadeDelay", "buildTimeout"],
+        )
     {
-        s.coordination.window = v;
+        if let Some(v) = d.duration(&g, "window", "coordination") {
+            s.coordination.window = v;
+        }
+        if let Some(v) = d.duration(&g, "cascadeDelay", "coordination") {
+            s.coordination.cascade_delay = v;
+        }
+        if let Some(v) = d.duration(&g, "buildTimeout", "coordination") {
+            match g.get("buildTimeout") {
+                Some(n) if v.is_zero() => d.error_hint(
+                    n.pos,
+                    "coordination: `buildTimeout` must be greater than zero".to_owned(),
+                    "how long a dispatched rebuild may take before it is dispatched again (6h when not given)",
+                ),
+                _ => s.coordination.build_timeout = v,
+            }
+        }
+    }
+    if let Some(node) = f.get("trigger")
+        && let Some(g) = d.fields(node, "trigger", &["schedule", "maxPerRun"])
+    {
+        if let (Some(schedule), Some(n)) =
+            (d.safe_string(&g, "schedule", "trigger"), g.get("schedule"))
+        {
+            if is_cron(&schedule) {
+                s.trigger.schedule = schedule;
+            } else {
+                d.error_hint(
+                    n.pos,
+                    format!("trigger: `schedule`: `{schedule}` is not a cron schedule"),
+                    "five fields: minute hour day-of-month month day-of-week, e.g. \"*/15 * * * *\"",
+                );
+            }
+        }
+        if let Some(n) = g.get("maxPerRun") {
+            match n.value {
+                Value::Int(v) if (1..=10_000).contains(&v) => {
+                    s.trigger.max_per_run = u32::try_from(v).unwrap_or(1);
+                }
+                _ => d.error_hint(
+                    n.pos,
+                    "trigger: `maxPerRun` must be a whole number from 1 to 10000".to_owned(),
+                    "at most this many CI dispatches per tick; 20 when not given",
+                ),
+            }
+        }
     }
     if let Some(node) = f.get("backstage")
         && let Some(g) = d.fields(node, "backstage", &["enabled", "namespace", "label"])
@@ -560,6 +643,43 @@ fn decode_registries(d: &mut Decoder<'_>, node: &Node, out: &mut BTreeMap<String
         }
         out.insert(host, access);
     }
+}
+
+/// Five cron fields as Kubernetes CronJobs take them (robfig/cron's standard parser): each a list
+/// of `*`, `N`, `N-M`, with an optional `/step`, or a month or weekday name; or a `@` macro.
+fn is_cron(text: &str) -> bool {
+    const MACROS: &[&str] = &[
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
+    ];
+    if MACROS.contains(&text) {
+        return true;
+    }
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let item = |item: &str| {
+        let (range, step) = match item.split_once('/') {
+            Some((range, step)) => (range, Some(step)),
+            None => (item, None),
+        };
+        let word = |w: &str| {
+            !w.is_empty()
+                && (w.bytes().all(|b| b.is_ascii_digit())
+                    || w.bytes().all(|b| b.is_ascii_alphabetic()) && w.len() == 3)
+        };
+        let range_ok = range == "*"
+            || range == "?"
+            || match range.split_once('-') {
+                Some((a, b)) => word(a) && word(b),
+                None => word(range),
+            };
+        range_ok && step.is_none_or(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+    };
+    fields.len() == 5 && fields.iter().all(|f| f.split(',').all(item))
 }
 
 /// `Name <email>`, as git writes authors.
@@ -766,6 +886,40 @@ mod tests {
         assert_eq!(s.defaults.rebuild_delay, Duration::ZERO);
         assert_eq!(s.defaults.priority, Priority::High);
         assert_eq!(s.state_repo.branch, "prod");
+    }
+
+    #[test]
+    fn coordination_and_trigger() {
+        let text = "coordination: {window: 1h, cascadeDelay: 2h, buildTimeout: 3h}\n\
+                    trigger: {schedule: \"0 */2 * * MON-FRI\", maxPerRun: 5}\n";
+        let (s, diags) = parse(text, "factory.yaml");
+        assert!(diags.is_empty(), "{diags:?}");
+        let s = s.unwrap();
+        assert_eq!(
+            (
+                s.coordination.window.to_kargo(),
+                s.coordination.cascade_delay.to_kargo(),
+                s.coordination.build_timeout.to_kargo()
+            ),
+            ("1h".to_owned(), "2h".to_owned(), "3h".to_owned())
+        );
+        assert_eq!(s.trigger.schedule, "0 */2 * * MON-FRI");
+        assert_eq!(s.trigger.max_per_run, 5);
+        let defaults = Settings::default();
+        assert_eq!(defaults.coordination.build_timeout.to_kargo(), "6h");
+        assert!(defaults.coordination.cascade_delay.is_zero());
+        for bad in [
+            "coordination: {buildTimeout: 0}",
+            "trigger: {schedule: '*/15 * * *'}",
+            "trigger: {schedule: 'every 15 minutes'}",
+            "trigger: {maxPerRun: 0}",
+        ] {
+            let (s, diags) = parse(bad, "factory.yaml");
+            assert!(s.is_none(), "{bad}");
+            assert_eq!(diags.len(), 1, "{bad}: {diags:?}");
+            assert!(diags[0].hint.is_some(), "{bad}: {diags:?}");
+        }
+        assert!(is_cron("@hourly") && is_cron("5,35 1-3/1 * JAN *") && !is_cron("* * * * * *"));
     }
 
     #[test]

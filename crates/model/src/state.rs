@@ -173,14 +173,22 @@ pub enum WatchStrategy {
     Digest,
 }
 
-/// `rebuild`: base updates waiting to be built, and the last rebuild.
+/// `rebuild`: base updates waiting to be built, the rebuild in flight, the last dispatch and an
+/// emergency bypass waiting for the next dispatch (SPEC §9.1).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RebuildState {
     /// New base digests not yet built into this image, sorted by base then `seenAt`.
     pub pending: Vec<PendingUpdate>,
-    /// The last rebuild triggered.
+    /// The rebuild dispatched and not yet recorded as built (until `coordination.buildTimeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<InFlight>,
+    /// The last dispatch.
     pub last: Option<LastRebuild>,
+    /// An emergency (`analyzer emergency`) whose rebuild is not dispatched yet: the pending
+    /// entries it made eligible are due at the next tick, even with `autoRebuild: false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bypass: Option<Bypass>,
 }
 
 /// A new digest of a base image (or a new build of a managed parent) not yet built into an image.
@@ -197,48 +205,84 @@ pub struct PendingUpdate {
     pub eligible_at: Timestamp,
 }
 
-/// `rebuild.last`: the last rebuild triggered.
+/// A base (id, or managed parent name) and the digest a rebuild pins it to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PinnedBase {
+    /// Base id, or managed parent name.
+    pub base: String,
+    /// The digest built on.
+    pub digest: String,
+}
+
+/// `rebuild.inFlight`: a dispatched rebuild whose build is not recorded yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InFlight {
+    /// When it was dispatched.
+    pub at: Timestamp,
+    /// The pending entries it covers (moved to the history when the build is recorded).
+    pub covers: Vec<PendingUpdate>,
+    /// Dispatches of the same rebuild so far (1 for the first).
+    pub attempt: u32,
+}
+
+/// `rebuild.last`: the last dispatch of a rebuild.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LastRebuild {
-    /// When it was triggered.
+    /// When it was dispatched.
     pub at: Timestamp,
-    /// Why (human-readable).
-    pub reason: String,
-    /// Base ids / managed parent names whose updates it incorporates, sorted.
-    pub bases: Vec<String>,
-    /// Who or what triggered it.
-    pub trigger: RebuildTrigger,
-    /// What became of it.
+    /// Why.
+    pub reason: RebuildReason,
+    /// Every watched base pinned, with its digest, sorted.
+    pub bases: Vec<PinnedBase>,
+    /// The CI provider called (`github`, `gitlab`).
+    pub provider: String,
+    /// What the CI answered.
     pub result: RebuildResult,
-    /// Link to the CI run, when known.
+    /// Link to the CI run, when the CI gave one.
     pub run_url: Option<String>,
+    /// Dispatches of the same rebuild so far (1 for the first).
+    pub attempt: u32,
 }
 
-/// Who triggered a rebuild.
+/// Why a rebuild was dispatched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RebuildTrigger {
-    /// `analyzer trigger` after the rebuild delay.
-    Auto,
-    /// A person.
-    Manual,
-    /// `analyzer emergency` (delay bypassed).
+pub enum RebuildReason {
+    /// Base updates whose delay has passed.
+    Scheduled,
+    /// An emergency bypassed the delay.
     Emergency,
-    /// A Kargo rebuild Stage.
-    Kargo,
+    /// A managed parent was rebuilt.
+    Cascade,
 }
 
-/// Outcome of a rebuild.
+/// What the CI answered a dispatch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RebuildResult {
-    /// The CI accepted the request; no build seen yet.
+    /// Accepted; the build is in flight.
     Dispatched,
-    /// The new build was recorded.
-    Succeeded,
-    /// The CI refused or the build failed.
+    /// No answer, or 5xx/429 after the retries: dispatched again later, with backoff.
     Failed,
+    /// Refused (4xx, e.g. an unknown workflow input): not retried until something changes.
+    Rejected,
+    /// Accepted, and its build has been recorded.
+    Built,
+}
+
+/// `rebuild.bypass`: an emergency waiting for its dispatch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Bypass {
+    /// When it was declared.
+    pub at: Timestamp,
+    /// Why (required).
+    pub reason: String,
+    /// Who declared it.
+    pub actor: String,
 }
 
 /// One entry of an image's `history`.

@@ -26,7 +26,8 @@ use model::reference::ImageRef;
 use model::state::{
     ArchiveReason, Archived, BASE_HISTORY_LIMIT, BaseImageState, DigestSeen, Discovery,
     DiscoveryStatus, HistoryEntry, HistoryEvent, IMAGE_HISTORY_LIMIT, ImageState, OtherRef,
-    OtherRefKind, RebuildResult, RebuildState, STATE_VERSION, State, Watch, WatchStrategy,
+    OtherRefKind, PendingUpdate, RebuildResult, RebuildState, STATE_VERSION, State, Watch,
+    WatchStrategy,
 };
 use model::time::Timestamp;
 
@@ -61,6 +62,9 @@ pub struct Input<'a> {
     pub frozen_bases: &'a BTreeSet<String>,
     /// The time of this run.
     pub now: Timestamp,
+    /// `coordination.cascadeDelay`: how long the children of a managed image whose build is
+    /// recorded wait before they are rebuilt on it.
+    pub cascade_delay: model::duration::Duration,
 }
 
 /// No names: the default of [`Input::new`]'s frozen sets.
@@ -82,6 +86,7 @@ impl<'a> Input<'a> {
             frozen_images: &NONE,
             frozen_bases: &NONE,
             now,
+            cascade_delay: model::duration::Duration::ZERO,
         }
     }
 }
@@ -143,6 +148,13 @@ pub enum Event {
         name: String,
         /// Tag.
         version: String,
+    },
+    /// A managed parent's new build became a pending rebuild of this image (SPEC §9.1).
+    Cascaded {
+        /// The child image.
+        name: String,
+        /// The managed parent built.
+        parent: String,
     },
     /// A new base image is tracked.
     BaseAdded {
@@ -376,6 +388,7 @@ pub fn update(prev: &State, input: &Input<'_>) -> Update {
     let base_refs = run.classify_dependencies();
     run.base_images(&base_refs, &demoted);
     run.archive_unused_bases();
+    run.cascade();
     let mut events = run.events;
     events.sort();
     Update {
@@ -558,6 +571,45 @@ impl<'a> Run<'a> {
                 record_build(&mut state, build, self.now, &mut self.events);
             }
             self.next.images.insert(name.to_owned(), state);
+        }
+    }
+
+    /// A new build of a managed image becomes a pending rebuild of every managed image built FROM
+    /// it (`seenAt` = now, eligible after `coordination.cascadeDelay`: the parent's own base already
+    /// waited its delay). Children whose file failed to load are left alone.
+    fn cascade(&mut self) {
+        let Some(build) = self.input.build else {
+            return;
+        };
+        let recorded = self
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Built { name, .. } if *name == build.image));
+        if !recorded {
+            return;
+        }
+        let entry = PendingUpdate {
+            base: build.image.clone(),
+            digest: build.digest.clone(),
+            seen_at: self.now,
+            eligible_at: self.now.add(self.input.cascade_delay),
+        };
+        for (name, child) in &mut self.next.images {
+            if child.kind != ImageKind::Managed
+                || self.input.frozen_images.contains(name)
+                || !child.managed_parents.contains(&build.image)
+                || child.rebuild.pending.contains(&entry)
+            {
+                continue;
+            }
+            child.rebuild.pending.push(entry.clone());
+            child.rebuild.pending.sort_by(|a, b| {
+                (&a.base, a.seen_at, &a.digest).cmp(&(&b.base, b.seen_at, &b.digest))
+            });
+            self.events.push(Event::Cascaded {
+                name: name.clone(),
+                parent: build.image.clone(),
+            });
         }
     }
 
@@ -867,15 +919,23 @@ fn record_build(
     {
         return; // already recorded: a rerun of the same analysis
     }
+    // A build we dispatched incorporates what the dispatch covered (eligible and pinned then);
+    // younger entries stay pending. A build nobody dispatched was built from whatever the tags
+    // pointed at: it covers everything seen so far.
+    let in_flight = state.rebuild.in_flight.take();
+    let covered = |p: &PendingUpdate| match &in_flight {
+        Some(flight) => flight.covers.contains(p),
+        None => p.seen_at <= now,
+    };
     let (incorporated, pending): (Vec<_>, Vec<_>) = std::mem::take(&mut state.rebuild.pending)
         .into_iter()
-        .partition(|p| p.seen_at <= now);
+        .partition(covered);
     state.rebuild.pending = pending;
     if let Some(last) = state.rebuild.last.as_mut()
         && last.result == RebuildResult::Dispatched
         && last.at <= now
     {
-        last.result = RebuildResult::Succeeded;
+        last.result = RebuildResult::Built;
     }
     push_history(
         &mut state.history,

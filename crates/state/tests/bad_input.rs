@@ -55,13 +55,9 @@ fn malformed_yaml_fails_only_that_file_with_position() {
     let update = image_factory_state::update::update(
         &loaded.state,
         &image_factory_state::update::Input {
-            enrollment: &enrollment,
-            outcomes: &outcomes,
-            only: None,
-            build: None,
             frozen_images: &loaded.frozen_images,
             frozen_bases: &frozen_bases,
-            now: at(10),
+            ..image_factory_state::update::Input::new(&enrollment, &outcomes, at(10))
         },
     );
     let plan = store.plan(&loaded, &update.state).unwrap();

@@ -156,3 +156,64 @@ proptest! {
         prop_assert_eq!(pending, updates);
     }
 }
+
+/// A recorded build closes the rebuild in flight: the entries its dispatch covered move into the
+/// history entry, a younger digest stays pending, the last dispatch becomes `built`.
+#[test]
+fn a_build_incorporates_what_its_dispatch_covered_only() {
+    use image_factory_state::update::{BuildRecord, Input, update};
+    use model::state::{InFlight, LastRebuild, PinnedBase, RebuildReason, RebuildResult};
+    let (mut state, enrolled) = fleet();
+    record(&mut state, &enrolled, SHARED, &digest(1), at(10)).unwrap();
+    record(&mut state, &enrolled, SHARED, &digest(2), at(100)).unwrap();
+    record(&mut state, &enrolled, SHARED, &digest(3), at(200)).unwrap();
+    let image = state.images.get_mut("img0").unwrap();
+    let older = image.rebuild.pending[0].clone();
+    assert_eq!(older.digest, digest(2));
+    image.rebuild.in_flight = Some(InFlight {
+        at: at(90_000),
+        covers: vec![older.clone()],
+        attempt: 1,
+    });
+    image.rebuild.last = Some(LastRebuild {
+        at: at(90_000),
+        reason: RebuildReason::Scheduled,
+        bases: vec![PinnedBase {
+            base: SHARED.to_owned(),
+            digest: digest(2),
+        }],
+        provider: "github".to_owned(),
+        result: RebuildResult::Dispatched,
+        run_url: None,
+        attempt: 1,
+    });
+    let specs = small_fleet();
+    let outcomes = outcomes(&specs);
+    let build = BuildRecord {
+        image: "img0".to_owned(),
+        tag: "1.0.1".to_owned(),
+        digest: digest(9),
+    };
+    let next = update(
+        &state,
+        &Input {
+            build: Some(&build),
+            ..Input::new(&enrolled, &outcomes, at(95_000))
+        },
+    )
+    .state;
+    let image = &next.images["img0"];
+    assert_eq!(image.rebuild.in_flight, None);
+    assert_eq!(image.history[0].incorporated, vec![older]);
+    let pending: Vec<&str> = image
+        .rebuild
+        .pending
+        .iter()
+        .map(|p| p.digest.as_str())
+        .collect();
+    assert_eq!(pending, [digest(3).as_str()]);
+    assert_eq!(
+        image.rebuild.last.as_ref().unwrap().result,
+        RebuildResult::Built
+    );
+}
