@@ -16,6 +16,7 @@ mod base_images;
 mod output;
 mod parse_ref;
 mod validate;
+mod versions;
 
 /// Discover base images, validate enrolment and keep image-factory's state.
 #[derive(Parser)]
@@ -37,6 +38,8 @@ enum Command {
     BaseImages(base_images::Args),
     /// Analyse enrolled images' Dockerfiles and update the state files (optionally commit and push).
     Analyze(analyze::Args),
+    /// List an image's tags from its registry, newest version first.
+    Versions(versions::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::BaseImages(args) => base_images::run(args, &cli.global),
         Command::Analyze(args) => analyze::run(args, &cli.global),
+        Command::Versions(args) => versions::run(args, &cli.global),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),

@@ -77,6 +77,9 @@ pub struct Environment {
     /// Transports git may use besides https and ssh (`IMAGE_FACTORY_GIT_ALLOW_PROTOCOL`,
     /// colon-separated, e.g. `file` for local repositories in tests); `ext` is never allowed.
     pub git_protocols: Vec<String>,
+    /// The Docker config with registry credentials (`$DOCKER_CONFIG/config.json`, else
+    /// `$HOME/.docker/config.json`); a missing file means anonymous access.
+    pub docker_config: Option<PathBuf>,
 }
 
 impl Environment {
@@ -100,6 +103,10 @@ impl Environment {
             git_protocols: var("IMAGE_FACTORY_GIT_ALLOW_PROTOCOL")
                 .map(|v| v.split(':').map(str::to_owned).collect())
                 .unwrap_or_default(),
+            docker_config: registry::docker_config_path(
+                var("DOCKER_CONFIG").as_deref().map(Path::new),
+                var("HOME").as_deref().map(Path::new),
+            ),
         }
     }
 

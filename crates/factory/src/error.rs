@@ -104,6 +104,17 @@ pub enum JobError {
     /// The JSON Schema directory cannot be used.
     #[error(transparent)]
     Schemas(#[from] SchemasError),
+    /// A registry failed (after its retries), or its answer cannot be used.
+    #[error("{what}: {message}")]
+    Registry {
+        /// What could not be done, naming the image and the registry.
+        what: String,
+        /// What the registry did (the request and its answer).
+        message: String,
+    },
+    /// The Docker config (`DOCKER_CONFIG`, `~/.docker/config.json`) cannot be used.
+    #[error("cannot use the Docker config: {0}")]
+    DockerConfig(String),
     /// A manifest file is not YAML.
     #[error("{}: invalid YAML: {message}", path.display())]
     InvalidYaml {
@@ -125,6 +136,7 @@ impl JobError {
                 | Self::SchemaViolations(_)
                 | Self::Serialize { .. }
                 | Self::InvalidYaml { .. }
+                | Self::Registry { .. }
                 | Self::Write(_)
                 | Self::CreateDir { .. }
         )
@@ -161,6 +173,20 @@ pub enum UsageError {
     /// and in CI dispatches).
     #[error("built tag {0:?} is not an image tag ([0-9A-Za-z_][0-9A-Za-z_.-]{{0,127}})")]
     BadTag(String),
+    /// An image argument is neither an enrolled image nor an image reference.
+    #[error(
+        "{input:?} is neither an image enrolled in {} nor an image reference: {reason}; \
+         pass an enrolled image's name or a reference such as `node` or `ghcr.io/org/app`",
+        images_yaml.as_ref().map_or_else(|| "images.yaml (no factory dir)".to_owned(), |p| p.display().to_string())
+    )]
+    NotAnImage {
+        /// The argument.
+        input: String,
+        /// The `images.yaml` it was looked up in, if there is a factory dir.
+        images_yaml: Option<PathBuf>,
+        /// Why it is not a reference.
+        reason: String,
+    },
 }
 
 /// Why the JSON Schema directory cannot be used.

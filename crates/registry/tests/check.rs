@@ -3,51 +3,16 @@
 //! does not do: a token endpoint, rate limiting, refusing HEAD, never answering.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use image_factory_registry::{Client, Counts, DockerConfig, Error, Limits, RegistrySettings};
+use common::{Reply, client, counts, quick, reference, stand_in};
+use image_factory_registry::{Client, DockerConfig, Error, Limits, RegistrySettings};
 use model::reference::ImageRef;
 use testkit::registry::{Image, Registry};
-
-fn reference(text: &str) -> ImageRef {
-    ImageRef::parse_normalized(text).unwrap()
-}
-
-/// A client for which `host` is plain HTTP (as every server here is), with short bounds so a
-/// failing test fails fast.
-fn client(host: &str, limits: Limits) -> Client {
-    let settings = BTreeMap::from([(
-        host.to_owned(),
-        RegistrySettings {
-            insecure: true,
-            ..RegistrySettings::default()
-        },
-    )]);
-    Client::new(
-        settings,
-        RegistrySettings::default(),
-        limits,
-        DockerConfig::empty(),
-    )
-    .unwrap()
-}
-
-fn quick() -> Limits {
-    Limits {
-        request_timeout: Duration::from_secs(5),
-        max_attempts: 3,
-        max_total: Duration::from_secs(10),
-        initial_backoff: Duration::from_millis(100),
-    }
-}
-
-fn counts(head: u32, get: u32, token: u32) -> Counts {
-    Counts { head, get, token }
-}
 
 #[test]
 fn real_registry_one_head_per_tag_and_index_digest() {
@@ -132,86 +97,6 @@ fn real_registry_unknown_tag_is_that_references_error() {
         "{err}"
     );
     assert_eq!(check.digests[1].as_ref().unwrap().as_str(), image.digest());
-}
-
-/// A request seen by a stand-in server.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    authorization: Option<String>,
-    accept: Option<String>,
-}
-
-/// What a stand-in answers: status, headers, body.
-type Reply = (u16, Vec<(String, String)>, String);
-
-/// An HTTP/1.1 server on 127.0.0.1 answering each request (one per connection) with `handler`
-/// given the request and the number of requests before it; it serves at most `max` requests (so a
-/// test's server thread always ends) and records them all.
-fn stand_in(
-    max: usize,
-    handler: impl Fn(&Seen, usize, u16) -> Reply + Send + 'static,
-) -> (u16, Arc<Mutex<Vec<Seen>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(max) {
-            let Ok(stream) = stream else { continue };
-            let Some(request) = read_request(&stream) else {
-                continue;
-            };
-            let n = {
-                let mut log = log.lock().unwrap();
-                log.push(request.clone());
-                log.len() - 1
-            };
-            let (status, headers, body) = handler(&request, n, port);
-            let mut stream = stream;
-            let mut text = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
-            for (k, v) in headers {
-                text.push_str(&format!("{k}: {v}\r\n"));
-            }
-            text.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-            if request.method != "HEAD" {
-                text.push_str(&body);
-            }
-            let _ = stream.write_all(text.as_bytes());
-        }
-    });
-    (port, seen)
-}
-
-fn read_request(stream: &TcpStream) -> Option<Seen> {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let path = parts.next()?.to_owned();
-    let (mut authorization, mut accept) = (None, None);
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).ok()? == 0 || header.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = header.split_once(':') {
-            match k.trim().to_ascii_lowercase().as_str() {
-                "authorization" => authorization = Some(v.trim().to_owned()),
-                "accept" => accept = Some(v.trim().to_owned()),
-                _ => {}
-            }
-        }
-    }
-    Some(Seen {
-        method,
-        path,
-        authorization,
-        accept,
-    })
 }
 
 const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
