@@ -18,6 +18,7 @@ mod output;
 mod parse_ref;
 mod state_job;
 mod validate;
+mod versions;
 
 /// Discover base images, validate enrolment and keep image-factory's state.
 #[derive(Parser)]
@@ -44,6 +45,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Record a digest of a base that a Kargo Warehouse saw, exactly as `check` would.
     Observe(check::ObserveArgs),
+    /// List an image's tags from its registry, newest version first.
+    Versions(versions::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args, &cli.global),
         Command::Check(args) => check::check(args, &cli.global),
         Command::Observe(args) => check::observe(args, &cli.global),
+        Command::Versions(args) => versions::run(args, &cli.global),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),

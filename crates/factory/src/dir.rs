@@ -102,6 +102,13 @@ impl FactoryDir {
         Self::read(path, Preload::Running(now, handle))
     }
 
+    /// [`FactoryDir::load`] when `path` is a directory; `None` when there is none (for jobs that
+    /// also work without a factory dir, such as `versions` with a reference).
+    pub fn load_if_present(path: impl Into<PathBuf>) -> Option<Self> {
+        let path = path.into();
+        path.is_dir().then(|| Self::load(path))
+    }
+
     fn read(path: PathBuf, preload: Preload) -> Self {
         let started = Instant::now();
         let name = |file: &str| path.join(file).to_string_lossy().into_owned();

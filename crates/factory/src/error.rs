@@ -101,12 +101,6 @@ pub enum JobError {
         #[source]
         source: serde_json::Error,
     },
-    /// The Docker config (registry credentials) cannot be read.
-    #[error("{0}; hint: fix or remove it (DOCKER_CONFIG, else ~/.docker/config.json)")]
-    DockerConfig(#[source] registry::Error),
-    /// The registry client cannot be set up.
-    #[error(transparent)]
-    Registry(registry::Error),
     /// A digest could not be recorded although its base was checked a moment before (another
     /// process changed the state in between).
     #[error("cannot record the digest: {0}")]
@@ -114,6 +108,17 @@ pub enum JobError {
     /// The JSON Schema directory cannot be used.
     #[error(transparent)]
     Schemas(#[from] SchemasError),
+    /// A registry failed (after its retries), or its answer cannot be used.
+    #[error("{what}: {message}")]
+    Registry {
+        /// What could not be done, naming the image and the registry.
+        what: String,
+        /// What the registry did (the request and its answer).
+        message: String,
+    },
+    /// The Docker config (`DOCKER_CONFIG`, `~/.docker/config.json`) cannot be used.
+    #[error("cannot use the Docker config: {0}")]
+    DockerConfig(String),
     /// A manifest file is not YAML.
     #[error("{}: invalid YAML: {message}", path.display())]
     InvalidYaml {
@@ -132,11 +137,11 @@ impl JobError {
         !matches!(
             self,
             Self::Synth(_)
-                | Self::Registry(_)
                 | Self::Recording(_)
                 | Self::SchemaViolations(_)
                 | Self::Serialize { .. }
                 | Self::InvalidYaml { .. }
+                | Self::Registry { .. }
                 | Self::Write(_)
                 | Self::CreateDir { .. }
         )
@@ -181,6 +186,20 @@ pub enum UsageError {
         "base image `{0}`: its state file cannot be loaded (see the errors above); fix it first"
     )]
     BaseFileFailed(String),
+    /// An image argument is neither an enrolled image nor an image reference.
+    #[error(
+        "{input:?} is neither an image enrolled in {} nor an image reference: {reason}; \
+         pass an enrolled image's name or a reference such as `node` or `ghcr.io/org/app`",
+        images_yaml.as_ref().map_or_else(|| "images.yaml (no factory dir)".to_owned(), |p| p.display().to_string())
+    )]
+    NotAnImage {
+        /// The argument.
+        input: String,
+        /// The `images.yaml` it was looked up in, if there is a factory dir.
+        images_yaml: Option<PathBuf>,
+        /// Why it is not a reference.
+        reason: String,
+    },
 }
 
 /// Why the JSON Schema directory cannot be used.

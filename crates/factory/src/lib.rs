@@ -13,6 +13,8 @@
 //!   Schemas; [`is_up_to_date`] (`--check`), [`write_manifest`] and [`write_backstage`] (the
 //!   workspace's one atomic writer, [`state::atomic`]).
 //! - [`validate_manifests`]: any manifest files against Kargo's admission rules and the schemas.
+//! - [`versions()`]: the tags of an image from its registry, newest version first
+//!   ([`VersionsReport`]).
 //! - [`BaseImagesReport`] and [`ParsedRef`]: the SPEC §10 contracts of `analyzer base-images` and
 //!   `analyzer parse-ref` (JSON via serde, text via `Display`).
 //!
@@ -37,6 +39,7 @@ mod parse_ref;
 mod sources;
 mod synthesize;
 mod validate;
+mod versions;
 mod watch;
 
 pub use analyze::{
@@ -57,6 +60,7 @@ pub use synthesize::{
     write_backstage, write_manifest,
 };
 pub use validate::{Validation, validate};
+pub use versions::{TagEntry, VersionsOptions, VersionsReport, versions};
 pub use watch::{
     BaseError, Baseline, CheckOptions, CheckReport, ObserveOptions, ObserveReport, Updated,
     WatchOptions, Written, check, observe,

@@ -188,7 +188,9 @@ pub fn check(
     let config = dir.config()?;
     let watch = &options.watch;
     let docker_config = match &watch.environment.docker_config {
-        Some(path) => DockerConfig::load(path).map_err(JobError::DockerConfig)?,
+        Some(path) => {
+            DockerConfig::load(path).map_err(|e| JobError::DockerConfig(e.to_string()))?
+        }
         None => DockerConfig::empty(),
     };
     let repo = prepare(dir, watch)?;
@@ -234,7 +236,10 @@ pub fn check(
         options.limits.clone(),
         docker_config,
     )
-    .map_err(JobError::Registry)?;
+    .map_err(|e| JobError::Registry {
+        what: "cannot check the base images".to_owned(),
+        message: e.to_string(),
+    })?;
     let references: Vec<ImageRef> = tags.values().map(|(r, _)| r.clone()).collect();
     let started = std::time::Instant::now();
     let answers =
@@ -534,14 +539,10 @@ fn short(digest: &str) -> &str {
 
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let total = self
-            .requests
-            .values()
-            .fold(Counts::default(), |a, c| Counts {
-                head: a.head + c.head,
-                get: a.get + c.get,
-                token: a.token + c.token,
-            });
+        let mut total = Counts::default();
+        for counts in self.requests.values() {
+            total += *counts;
+        }
         writeln!(
             f,
             "checked {} base(s) ({} tag(s)): {} updated, {} baseline(s), {} failed; \

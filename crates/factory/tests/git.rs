@@ -81,9 +81,12 @@ fn one_commit_per_run_and_none_without_changes() {
         log.starts_with("Factory Bot <bot@example.invalid>"),
         "{log}"
     );
-    assert!(log.contains("image-factory: analyze 1 image(s)"), "{log}");
+    // The build, and its cascade to orders-api (built FROM node-base).
+    assert!(log.contains("image-factory: analyze 2 image(s)"), "{log}");
     assert!(
-        log.contains("Images: node-base") && log.contains("recorded build node-base 1.0.1"),
+        log.contains("Images: node-base, orders-api")
+            && log.contains("recorded build node-base 1.0.1")
+            && log.contains("orders-api: rebuild pending on node-base"),
         "{log}"
     );
     // Nothing changed: no commit.

@@ -13,12 +13,21 @@
 //!
 //! Go's `\s` is `[\t\n\f\r ]` (ASCII only); Rust's is Unicode, so the patterns spell it out.
 //!
+//! [`Version`] is the version `NewVersion` reads from a tag, ordered by Masterminds' `Compare`:
+//! what Kargo's SemVer strategy sees in a registry's tag list.
+//!
 //! ```
-//! use image_factory_model::semver::is_constraint;
+//! use image_factory_model::semver::{Version, is_constraint};
 //! assert!(is_constraint(">=1.0.0 <2.0.0 || ^3"));
 //! assert!(!is_constraint("v1x2"));
+//! let (rc, release) = (Version::parse("v2.0.0-rc.1")?, Version::parse("2")?);
+//! assert!(rc.cmp_precedence(&release).is_lt());
+//! assert_eq!(release.normalized(), "2.0.0");
+//! # Ok::<(), image_factory_model::semver::VersionError>(())
 //! ```
 
+use std::cmp::Ordering;
+use std::fmt;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -119,24 +128,198 @@ fn parse_constraint(g: &Grammar, c: &str) -> bool {
     new_version(g, &version)
 }
 
-/// `NewVersion` in its default coercing mode (`coerceNewVersion`): the loose pattern, numeric
-/// parts that fit a `uint64`, and prerelease identifiers without leading zeros
-/// (`validatePrerelease`; the pattern already enforces what `validateMetadata` checks).
 fn new_version(g: &Grammar, v: &str) -> bool {
-    let Some(m) = g.version.captures(v) else {
-        return false;
-    };
-    let numeric_ok = [1, 2, 3].iter().all(|&i| {
-        m.get(i)
-            .is_none_or(|x| x.as_str().trim_start_matches('.').parse::<u64>().is_ok())
-    });
-    let pre_ok = m.get(5).is_none_or(|pre| {
-        pre.as_str().split('.').all(|part| {
-            let numeric = part.bytes().all(|b| b.is_ascii_digit());
-            !(numeric && part.len() > 1 && part.starts_with('0'))
+    Version::parse_with(g, v).is_ok()
+}
+
+/// A version as Masterminds/semver v3 `NewVersion` reads it in its default coercing mode
+/// (`coerceNewVersion`), as Kargo does with image tags: an optional `v`, one to three numeric
+/// parts that fit a `uint64` (missing ones are zero: `v1.2` is 1.2.0), an optional `-prerelease`
+/// whose numeric identifiers have no leading zeros, an optional `+build`.
+///
+/// It keeps the text it was parsed from ([`fmt::Display`] writes it back unchanged, like
+/// Masterminds' `Original`). [`Version::cmp_precedence`] is Masterminds' `Compare` (build
+/// metadata ignored, so `1.2` and `v1.2.0+b1` rank the same); [`Ord`] is that precedence with the
+/// text as tie-break, a total order consistent with equality (equal exactly when the texts are).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Version {
+    text: String,
+    major: u64,
+    minor: u64,
+    patch: u64,
+    /// The prerelease, without its `-` (empty when there is none).
+    pre: String,
+    /// The build metadata, without its `+` (empty when there is none).
+    build: String,
+}
+
+/// Text that Masterminds/semver v3 `NewVersion` refuses.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not a version (v?MAJOR[.MINOR[.PATCH]][-PRERELEASE][+BUILD], numbers without \
+     leading zeros in the prerelease)"
+)]
+pub struct VersionError(pub String);
+
+impl Version {
+    /// Parses `text` like Masterminds/semver v3 `NewVersion` (coercing mode).
+    ///
+    /// # Errors
+    /// [`VersionError`] when Masterminds would refuse the text.
+    pub fn parse(text: &str) -> Result<Version, VersionError> {
+        let Some(g) = GRAMMAR.as_ref() else {
+            return Err(VersionError(text.to_owned()));
+        };
+        Version::parse_with(g, text)
+    }
+
+    /// `coerceNewVersion`: the loose pattern, numeric parts that fit a `uint64`, and prerelease
+    /// identifiers without leading zeros (`validatePrerelease`; the pattern already enforces what
+    /// `validateMetadata` checks).
+    fn parse_with(g: &Grammar, text: &str) -> Result<Version, VersionError> {
+        let bad = || VersionError(text.to_owned());
+        let m = g.version.captures(text).ok_or_else(bad)?;
+        let number = |i: usize| -> Result<u64, VersionError> {
+            m.get(i).map_or(Ok(0), |x| {
+                x.as_str()
+                    .trim_start_matches('.')
+                    .parse::<u64>()
+                    .map_err(|_| bad())
+            })
+        };
+        let pre = m.get(5).map_or("", |x| x.as_str());
+        let leading_zero = pre.split('.').any(|part| {
+            part.len() > 1 && part.starts_with('0') && part.bytes().all(|b| b.is_ascii_digit())
+        });
+        if leading_zero {
+            return Err(bad());
+        }
+        Ok(Version {
+            text: text.to_owned(),
+            major: number(1)?,
+            minor: number(2)?,
+            patch: number(3)?,
+            pre: pre.to_owned(),
+            build: m.get(8).map_or("", |x| x.as_str()).to_owned(),
         })
-    });
-    numeric_ok && pre_ok
+    }
+
+    /// The text it was parsed from (`v1.2`).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The major number.
+    pub fn major(&self) -> u64 {
+        self.major
+    }
+
+    /// The minor number (0 when not written).
+    pub fn minor(&self) -> u64 {
+        self.minor
+    }
+
+    /// The patch number (0 when not written).
+    pub fn patch(&self) -> u64 {
+        self.patch
+    }
+
+    /// The prerelease (`rc.1`), if any.
+    pub fn prerelease(&self) -> Option<&str> {
+        Some(self.pre.as_str()).filter(|p| !p.is_empty())
+    }
+
+    /// The build metadata, if any.
+    pub fn build(&self) -> Option<&str> {
+        Some(self.build.as_str()).filter(|b| !b.is_empty())
+    }
+
+    /// The SemVer form, Masterminds' `String`: `MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]` without
+    /// the `v` (`v1.2` → `1.2.0`).
+    pub fn normalized(&self) -> String {
+        let mut text = format!("{}.{}.{}", self.major, self.minor, self.patch);
+        if !self.pre.is_empty() {
+            text.push('-');
+            text.push_str(&self.pre);
+        }
+        if !self.build.is_empty() {
+            text.push('+');
+            text.push_str(&self.build);
+        }
+        text
+    }
+
+    /// SemVer precedence as Masterminds' `Compare`: major, minor, patch, then a release above its
+    /// prereleases, prereleases compared identifier by identifier (numbers numerically and below
+    /// words, a shorter prefix first); build metadata ignored.
+    pub fn cmp_precedence(&self, other: &Version) -> Ordering {
+        (self.major, self.minor, self.patch)
+            .cmp(&(other.major, other.minor, other.patch))
+            .then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                (false, false) => compare_prerelease(&self.pre, &other.pre),
+            })
+    }
+}
+
+/// `comparePrerelease`: identifier by identifier, a missing one below any present one.
+fn compare_prerelease(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.split('.'), b.split('.'));
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) => {
+                let order = compare_identifier(x, y);
+                if order.is_ne() {
+                    return order;
+                }
+            }
+        }
+    }
+}
+
+/// `comparePrePart`: numbers (what fits a `uint64`) numerically and below everything else, the
+/// rest by their bytes.
+fn compare_identifier(a: &str, b: &str) -> Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        (Ok(_), Err(_)) => Ordering::Less,
+        (Err(_), Ok(_)) => Ordering::Greater,
+        (Err(_), Err(_)) => a.cmp(b),
+    }
+}
+
+/// Precedence, then the text: equal exactly when the texts are.
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.cmp_precedence(other)
+            .then_with(|| self.text.cmp(&other.text))
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The text it was parsed from.
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::str::FromStr for Version {
+    type Err = VersionError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Version::parse(text)
+    }
 }
 
 #[cfg(test)]
@@ -193,5 +376,59 @@ mod tests {
         ] {
             assert!(!is_constraint(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn versions_parse_like_masterminds() {
+        let v = |t: &str| Version::parse(t).map(|v| v.normalized());
+        assert_eq!(v("1"), Ok("1.0.0".into()));
+        assert_eq!(v("v1.2"), Ok("1.2.0".into()));
+        assert_eq!(v("01.2.3"), Ok("1.2.3".into()));
+        assert_eq!(v("1.2.3-rc.1+b.7"), Ok("1.2.3-rc.1+b.7".into()));
+        for bad in [
+            "",
+            "latest",
+            "V1",
+            "1.2.3.4",
+            "1.2.3-01",
+            "1.2.3-",
+            "1.2.3+",
+            "99999999999999999999",
+            "0123456789abcdef0123456789abcdef01234567",
+            "1.x",
+        ] {
+            assert!(Version::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn precedence_is_mastermindss_compare() {
+        // Ascending, as SemVer 2.0.0 §11's example plus Masterminds' quirks.
+        let ascending = [
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+            "1.2.0",
+            "1.10.0",
+            "2.0.0-rc.1",
+            "2.0.0",
+        ];
+        for pair in ascending.windows(2) {
+            let (a, b) = (
+                Version::parse(pair[0]).unwrap_or_else(|e| unreachable!("{e}")),
+                Version::parse(pair[1]).unwrap_or_else(|e| unreachable!("{e}")),
+            );
+            assert_eq!(a.cmp_precedence(&b), Ordering::Less, "{a} < {b}");
+        }
+        let same = |a: &str, b: &str| {
+            let (a, b) = (Version::parse(a), Version::parse(b));
+            matches!((a, b), (Ok(a), Ok(b)) if a.cmp_precedence(&b).is_eq() && a != b)
+        };
+        assert!(same("v1.2", "1.2.0+build.5"));
     }
 }

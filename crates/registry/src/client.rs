@@ -1,5 +1,6 @@
-//! The digest check: one HEAD per tag, the anonymous bearer-token flow, per-registry pacing and
-//! concurrency, retries with backoff, and a count of every request sent.
+//! The digest check (one HEAD per tag) and the tag list (one GET per page), over one request
+//! machinery: the anonymous bearer-token flow, per-registry pacing and concurrency, retries with
+//! backoff, and a count of every request sent.
 //!
 //! The requests are made here with reqwest (the client oci-client itself uses) rather than through
 //! `oci_client::Client::fetch_manifest_digest`: that method pings `GET /v2/` before every token,
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 use crate::Error;
 use crate::auth::{Challenge, TokenAnswer};
 use crate::credentials::{Basic, DockerConfig};
+use crate::tags::{self, LinkError, MAX_PAGE_BYTES, MAX_TAG_PAGES, MAX_TAGS};
 
 /// The manifest media types we accept, index and list types included, so a multi-arch tag answers
 /// with the digest of its index (what the tag points at, as Kargo records it) rather than one
@@ -95,6 +97,36 @@ pub struct Counts {
     pub get: u32,
     /// Token requests.
     pub token: u32,
+    /// Tag list requests (one per page). Left out of the JSON when zero, so a check's counts keep
+    /// their `{"head", "get", "token"}` shape.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub list: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl Counts {
+    /// The requests sent since `earlier` was read from the same counter.
+    fn since(self, earlier: Counts) -> Counts {
+        Counts {
+            head: self.head.saturating_sub(earlier.head),
+            get: self.get.saturating_sub(earlier.get),
+            token: self.token.saturating_sub(earlier.token),
+            list: self.list.saturating_sub(earlier.list),
+        }
+    }
+}
+
+/// Adds the requests of another call (e.g. a tag list and the digest check after it).
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.head = self.head.saturating_add(other.head);
+        self.get = self.get.saturating_add(other.get);
+        self.token = self.token.saturating_add(other.token);
+        self.list = self.list.saturating_add(other.list);
+    }
 }
 
 /// The answer to [`Client::check`]: one result per reference, in order, and the requests sent.
@@ -103,6 +135,18 @@ pub struct Check {
     /// The digest each reference's tag points at, or why it could not be read.
     pub digests: Vec<Result<Digest, Error>>,
     /// Requests per registry (as named in the references, e.g. `docker.io`).
+    pub requests: BTreeMap<String, Counts>,
+}
+
+/// The answer to [`Client::tags`]: a repository's tags and the requests sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tags {
+    /// The tags, pages concatenated in the registry's order (which the distribution spec leaves
+    /// open: distribution 3 sorts them, 2.8 does not).
+    pub tags: Vec<String>,
+    /// How many pages (list requests that succeeded) it took.
+    pub pages: u32,
+    /// Requests per registry.
     pub requests: BTreeMap<String, Counts>,
 }
 
@@ -228,21 +272,60 @@ impl Client {
                 .map(|r| r.unwrap_or_else(|| Err(Error::Setup("the check task failed".to_owned()))))
                 .collect()
         });
-        let after = self.inner.counts();
-        let requests = after
-            .into_iter()
-            .map(|(registry, now)| {
-                let was = before.get(&registry).copied().unwrap_or_default();
-                let delta = Counts {
-                    head: now.head - was.head,
-                    get: now.get - was.get,
-                    token: now.token - was.token,
-                };
-                (registry, delta)
-            })
-            .filter(|(_, c)| *c != Counts::default())
-            .collect();
+        let requests = self.inner.requests_since(&before);
         Check { digests, requests }
+    }
+
+    /// Every tag of `repository` (its tag and digest, if any, are ignored), from the registry's
+    /// tag list API: `GET /v2/<name>/tags/list?n=<page_size>`, then each `Link: <...>;
+    /// rel="next"` until there is none. A next page is followed only on the registry's own
+    /// scheme, host and port; at most [`MAX_TAGS`] tags in [`MAX_TAG_PAGES`] pages. Each page is
+    /// one request with the authentication, pacing and retries of [`Client::check`] (and the
+    /// same token, as both read the repository with the `pull` scope).
+    ///
+    /// # Errors
+    /// The first request that failed for good, a page that is not a tag list, a link that is
+    /// refused, or a list past the bounds.
+    pub fn tags(&self, repository: &ImageRef, page_size: u32) -> Result<Tags, Error> {
+        let before = self.inner.counts();
+        let listed = self
+            .runtime
+            .block_on(self.inner.tags(repository, page_size.max(1)));
+        let requests = self.inner.requests_since(&before);
+        listed.map(|(tags, pages)| Tags {
+            tags,
+            pages,
+            requests,
+        })
+    }
+}
+
+/// What a [`Job`] sends: each with its method, its `Accept` and its counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// `HEAD` of a manifest: its digest without a pull.
+    Head,
+    /// `GET` of a manifest, only where a registry refuses HEAD.
+    Get,
+    /// `GET` of one page of a tag list.
+    List,
+}
+
+impl Kind {
+    fn accept(self) -> &'static str {
+        match self {
+            Kind::Head | Kind::Get => MANIFEST_ACCEPT,
+            Kind::List => "application/json",
+        }
+    }
+
+    fn count(self, counts: &mut Counts) {
+        let counter = match self {
+            Kind::Head => &mut counts.head,
+            Kind::Get => &mut counts.get,
+            Kind::List => &mut counts.list,
+        };
+        *counter = counter.saturating_add(1);
     }
 }
 
@@ -258,6 +341,35 @@ impl Inner {
             .iter()
             .map(|(name, state)| (name.clone(), *lock(&state.counts)))
             .collect()
+    }
+
+    /// The requests sent since `before` was taken with [`Inner::counts`], registries that got
+    /// none left out.
+    fn requests_since(&self, before: &BTreeMap<String, Counts>) -> BTreeMap<String, Counts> {
+        self.counts()
+            .into_iter()
+            .map(|(registry, now)| {
+                let was = before.get(&registry).copied().unwrap_or_default();
+                (registry, now.since(was))
+            })
+            .filter(|(_, c)| *c != Counts::default())
+            .collect()
+    }
+
+    /// `scheme://host` of a registry's API: plain HTTP only when it is marked insecure, and
+    /// Docker Hub's API on another host than its name in references.
+    fn api_base(registry_name: &str, registry: &RegistryState) -> String {
+        let scheme = if registry.settings.insecure {
+            "http"
+        } else {
+            "https"
+        };
+        let api_host = if registry_name == "docker.io" {
+            "registry-1.docker.io"
+        } else {
+            registry_name
+        };
+        format!("{scheme}://{api_host}")
     }
 
     fn registry(&self, name: &str) -> Arc<RegistryState> {
@@ -291,24 +403,13 @@ impl Inner {
             });
         }
         let registry = self.registry(registry_name);
-        let scheme = if registry.settings.insecure {
-            "http"
-        } else {
-            "https"
-        };
-        // Docker Hub's API lives on another host than its name in references.
-        let api_host = if registry_name == "docker.io" {
-            "registry-1.docker.io"
-        } else {
-            registry_name
-        };
         let repository = reference.path();
         let url = format!(
-            "{scheme}://{api_host}/v2/{repository}/manifests/{}",
+            "{}/v2/{repository}/manifests/{}",
+            Inner::api_base(registry_name, &registry),
             reference.tag_or_latest()
         );
         let scope = format!("repository:{repository}:pull");
-        let deadline = Instant::now() + self.limits.max_total;
         let job = Job {
             inner: self,
             registry: &registry,
@@ -316,13 +417,74 @@ impl Inner {
             repository,
             url: &url,
             scope: &scope,
-            deadline,
+            deadline: Instant::now() + self.limits.max_total,
         };
-        job.run().await
+        let first = if *lock(&registry.refuses_head) {
+            Kind::Get
+        } else {
+            Kind::Head
+        };
+        let (kind, response) = job.request(first).await?;
+        job.read_digest(response, kind == Kind::Get).await
+    }
+
+    /// The pages of a tag list, each a [`Job`] of its own (its own time budget: a long list is
+    /// bounded by [`MAX_TAG_PAGES`] instead).
+    async fn tags(
+        &self,
+        reference: &ImageRef,
+        page_size: u32,
+    ) -> Result<(Vec<String>, u32), Error> {
+        let registry_name = reference.domain();
+        let registry = self.registry(registry_name);
+        let repository = reference.path();
+        let scope = format!("repository:{repository}:pull");
+        let mut url = format!(
+            "{}/v2/{repository}/tags/list?n={page_size}",
+            Inner::api_base(registry_name, &registry)
+        );
+        let (mut tags, mut pages) = (Vec::new(), 0u32);
+        loop {
+            let too_many = |tags: &Vec<String>, pages| Error::TooManyTags {
+                registry: registry_name.to_owned(),
+                repository: repository.to_owned(),
+                tags: tags.len(),
+                pages,
+            };
+            if pages >= MAX_TAG_PAGES {
+                return Err(too_many(&tags, pages));
+            }
+            let job = Job {
+                inner: self,
+                registry: &registry,
+                registry_name,
+                repository,
+                url: &url,
+                scope: &scope,
+                deadline: Instant::now() + self.limits.max_total,
+            };
+            let (_, response) = job.request(Kind::List).await?;
+            pages += 1;
+            let link = tags::next_link(response.headers());
+            let page = job.read_tag_page(response).await?;
+            tags.extend(page);
+            if tags.len() > MAX_TAGS {
+                return Err(too_many(&tags, pages));
+            }
+            let Some(link) = link else {
+                return Ok((tags, pages));
+            };
+            url = match tags::resolve_next(&url, &link) {
+                Ok(next) => next,
+                Err(LinkError::OffHost) => return Err(Error::OffHostLink { url, link }),
+                Err(LinkError::Invalid) => return Err(Error::BadLink { url, link }),
+            };
+        }
     }
 }
 
-/// One reference's digest request, with what it needs to authenticate and retry.
+/// One request (a manifest's digest, a page of a tag list), with what it needs to authenticate
+/// and retry.
 struct Job<'a> {
     inner: &'a Inner,
     registry: &'a RegistryState,
@@ -334,16 +496,18 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
-    async fn run(&self) -> Result<Digest, Error> {
-        let mut use_get = *lock(&self.registry.refuses_head);
+    /// Sends `kind` until it succeeds or fails for good: authenticates on a 401 (once), turns a
+    /// refused HEAD into a GET (remembered for the registry), retries within the bounds. The
+    /// successful answer comes with the kind that got it.
+    async fn request(&self, mut kind: Kind) -> Result<(Kind, reqwest::Response), Error> {
         // A token we hold may have expired: one fresh token, then a 401 is final.
         let mut renewed = false;
         loop {
             let authorization = self.authorization().await?;
-            let response = self.send(use_get, authorization.as_deref()).await?;
+            let response = self.send(kind, authorization.as_deref()).await?;
             let status = response.status();
             if status.is_success() {
-                return self.read_digest(response, use_get).await;
+                return Ok((kind, response));
             }
             match status {
                 StatusCode::UNAUTHORIZED if !renewed => {
@@ -357,10 +521,12 @@ impl Job<'_> {
                         with_credentials: self.credentials().await?.is_some(),
                     });
                 }
-                StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED if !use_get => {
+                StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED
+                    if kind == Kind::Head =>
+                {
                     tracing::debug!(registry = self.registry_name, "HEAD refused, using GET");
                     *lock(&self.registry.refuses_head) = true;
-                    use_get = true;
+                    kind = Kind::Get;
                 }
                 _ => {
                     let detail = error_code(response).await;
@@ -486,18 +652,18 @@ impl Job<'_> {
         }
     }
 
-    /// Sends the HEAD (or GET), retrying 429, 5xx, time-outs and transport errors with backoff
-    /// within the attempt and time bounds.
+    /// Sends the request, retrying 429, 5xx, time-outs and transport errors with backoff within
+    /// the attempt and time bounds.
     async fn send(
         &self,
-        use_get: bool,
+        kind: Kind,
         authorization: Option<&str>,
     ) -> Result<reqwest::Response, Error> {
         let limits = &self.inner.limits;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let answer = self.attempt(use_get, authorization, attempt).await;
+            let answer = self.attempt(kind, authorization, attempt).await;
             // The error if this was the last attempt, and the wait before the next one.
             let (error, wait) = match answer {
                 Ok(Answer::Ok(response)) => return Ok(response),
@@ -532,7 +698,7 @@ impl Job<'_> {
 
     async fn attempt(
         &self,
-        use_get: bool,
+        kind: Kind,
         authorization: Option<&str>,
         attempt: u32,
     ) -> Result<Answer, Error> {
@@ -543,23 +709,15 @@ impl Job<'_> {
             .await
             .map_err(|e| Error::Setup(e.to_string()))?;
         self.pace().await;
-        let mut request = if use_get {
-            self.inner.http.get(self.url)
-        } else {
-            self.inner.http.head(self.url)
+        let mut request = match kind {
+            Kind::Head => self.inner.http.head(self.url),
+            Kind::Get | Kind::List => self.inner.http.get(self.url),
         }
-        .header(ACCEPT, MANIFEST_ACCEPT);
+        .header(ACCEPT, kind.accept());
         if let Some(value) = authorization {
             request = request.header(AUTHORIZATION, value);
         }
-        {
-            let mut counts = lock(&self.registry.counts);
-            if use_get {
-                counts.get += 1;
-            } else {
-                counts.head += 1;
-            }
-        }
+        kind.count(&mut lock(&self.registry.counts));
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         let response = match request
             .timeout(self.inner.limits.request_timeout.min(remaining))
@@ -630,26 +788,52 @@ impl Job<'_> {
             ));
         }
         // A GET without the header: the digest is the manifest's own sha256.
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_MANIFEST_BYTES as u64)
-        {
-            return Err(bad(format!(
-                "manifest larger than {MAX_MANIFEST_BYTES} bytes"
-            )));
-        }
-        let body = response.bytes().await.map_err(|e| bad(describe(e)))?;
-        if body.len() > MAX_MANIFEST_BYTES {
-            return Err(bad(format!(
-                "manifest larger than {MAX_MANIFEST_BYTES} bytes"
-            )));
-        }
+        let body = read_capped(response, MAX_MANIFEST_BYTES, "manifest")
+            .await
+            .map_err(bad)?;
         let hex: String = Sha256::digest(&body)
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
         Digest::parse(&format!("sha256:{hex}")).map_err(|e| bad(e.to_string()))
     }
+}
+
+impl Job<'_> {
+    /// The tags of one page of a tag list.
+    async fn read_tag_page(&self, response: reqwest::Response) -> Result<Vec<String>, Error> {
+        let bad = |message: String| Error::TagList {
+            url: self.url.to_owned(),
+            message,
+        };
+        let body = read_capped(response, MAX_PAGE_BYTES, "page")
+            .await
+            .map_err(bad)?;
+        let page: tags::Page = serde_json::from_slice(&body)
+            .map_err(|e| bad(format!("not a JSON object with a `tags` list: {e}")))?;
+        Ok(page.tags.unwrap_or_default())
+    }
+}
+
+/// The body of `response` (a `what`), read chunk by chunk so an answer larger than `max` is
+/// refused before it is all in memory (its `Content-Length` may be missing or wrong).
+async fn read_capped(
+    mut response: reqwest::Response,
+    max: usize,
+    what: &str,
+) -> Result<Vec<u8>, String> {
+    let too_large = || format!("{what} larger than {max} bytes");
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(describe)? {
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn basic_header(basic: &Basic) -> String {

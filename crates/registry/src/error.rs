@@ -83,6 +83,51 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A tag list page is not the JSON of a tag list, or is too large to be one.
+    #[error("{url}: not a tag list: {message}")]
+    TagList {
+        /// The request URL.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A tag list page names its next page on another host, scheme or port (or with credentials
+    /// of its own): not followed, as the registry's credentials would go with it.
+    #[error(
+        "{url}: refusing to follow the next-page link {link:?}: it leaves the registry's own \
+         scheme, host and port (the registry's credentials would go with it)"
+    )]
+    OffHostLink {
+        /// The page that sent the link.
+        url: String,
+        /// The link, as sent.
+        link: String,
+    },
+    /// A tag list page's next-page link is not a URL.
+    #[error("{url}: the next-page link {link:?} is not a URL")]
+    BadLink {
+        /// The page that sent the link.
+        url: String,
+        /// The link, as sent.
+        link: String,
+    },
+    /// A tag list went past [`crate::MAX_TAGS`] tags or [`crate::MAX_TAG_PAGES`] pages.
+    #[error(
+        "{registry}: the tag list of {repository} has more than {} tags or {} pages \
+         ({tags} tags in {pages} pages so far); giving up",
+        crate::MAX_TAGS,
+        crate::MAX_TAG_PAGES
+    )]
+    TooManyTags {
+        /// The registry.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// Tags read so far.
+        tags: usize,
+        /// Pages read so far.
+        pages: u32,
+    },
     /// The Docker config or a credential helper failed.
     #[error("credentials for {registry}: {message}")]
     Credentials {

@@ -10,6 +10,10 @@
 //! attempts and total time ([`Limits`]); each registry has its own concurrency and pacing
 //! ([`RegistrySettings`]), plain HTTP only when marked `insecure`.
 //!
+//! [`Client::tags`] lists a repository's tags (`GET /v2/<name>/tags/list`, following `Link`
+//! headers page by page, on the registry's own origin only) over the same machinery, each page
+//! counted as a `list` request.
+//!
 //! This crate is also the boundary where our [`model::reference::ImageRef`] meets `oci-client`,
 //! whose own `Reference` normalises differently (it always adds `latest` and has no IPv6 hosts).
 //! The digest requests themselves do not go through `oci_client::Client::fetch_manifest_digest`:
@@ -22,10 +26,12 @@ mod auth;
 mod client;
 mod credentials;
 mod error;
+mod tags;
 
-pub use client::{Check, Client, Counts, Limits, MANIFEST_ACCEPT, RegistrySettings};
+pub use client::{Check, Client, Counts, Limits, MANIFEST_ACCEPT, RegistrySettings, Tags};
 pub use credentials::{Basic, DockerConfig, docker_config_path};
 pub use error::Error;
+pub use tags::{MAX_TAG_PAGES, MAX_TAGS};
 
 use model::reference::ImageRef;
 

@@ -3,50 +3,16 @@
 //! does not do: a token endpoint, rate limiting, refusing HEAD, never answering.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use image_factory_registry::{Client, Counts, DockerConfig, Error, Limits, RegistrySettings};
+use common::{Reply, client, counts, quick, reference, stand_in};
+use image_factory_registry::{Client, DockerConfig, Error, Limits, RegistrySettings};
 use model::reference::ImageRef;
-use testkit::http::{Reply, stand_in};
 use testkit::registry::{Image, Registry};
-
-fn reference(text: &str) -> ImageRef {
-    ImageRef::parse_normalized(text).unwrap()
-}
-
-/// A client for which `host` is plain HTTP (as every server here is), with short bounds so a
-/// failing test fails fast.
-fn client(host: &str, limits: Limits) -> Client {
-    let settings = BTreeMap::from([(
-        host.to_owned(),
-        RegistrySettings {
-            insecure: true,
-            ..RegistrySettings::default()
-        },
-    )]);
-    Client::new(
-        settings,
-        RegistrySettings::default(),
-        limits,
-        DockerConfig::empty(),
-    )
-    .unwrap()
-}
-
-fn quick() -> Limits {
-    Limits {
-        request_timeout: Duration::from_secs(5),
-        max_attempts: 3,
-        max_total: Duration::from_secs(10),
-        initial_backoff: Duration::from_millis(100),
-    }
-}
-
-fn counts(head: u32, get: u32, token: u32) -> Counts {
-    Counts { head, get, token }
-}
 
 #[test]
 fn real_registry_one_head_per_tag_and_index_digest() {
