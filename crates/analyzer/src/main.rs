@@ -16,6 +16,7 @@ mod base_images;
 mod check;
 mod output;
 mod parse_ref;
+mod plan;
 mod state_job;
 mod validate;
 mod versions;
@@ -45,6 +46,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Record a digest of a base that a Kargo Warehouse saw, exactly as `check` would.
     Observe(check::ObserveArgs),
+    /// Show which images the rebuild engine would dispatch now, and why the others wait.
+    Plan(plan::Args),
     /// List an image's tags from its registry, newest version first.
     Versions(versions::Args),
 }
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args, &cli.global),
         Command::Check(args) => check::check(args, &cli.global),
         Command::Observe(args) => check::observe(args, &cli.global),
+        Command::Plan(args) => plan::run(args, &cli.global),
         Command::Versions(args) => versions::run(args, &cli.global),
     };
     match result {

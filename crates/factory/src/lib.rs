@@ -36,6 +36,7 @@ mod error;
 pub mod limits;
 mod manifests;
 mod parse_ref;
+mod plan;
 mod sources;
 mod synthesize;
 mod validate;
@@ -55,6 +56,7 @@ pub use dir::{Config, FactoryDir};
 pub use error::{JobError, SchemasError, UsageError};
 pub use manifests::{ManifestReport, Problem, load_schemas, validate_manifests};
 pub use parse_ref::ParsedRef;
+pub use plan::{PlanReport, plan};
 pub use synthesize::{
     LOCK_TIMEOUT, SynthOptions, Synthesis, is_up_to_date, load_for_synthesis, synthesize,
     write_backstage, write_manifest,
