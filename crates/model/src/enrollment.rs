@@ -111,6 +111,14 @@ pub struct Source {
     /// Platform used when resolving `FROM` lines (default `linux/amd64`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// The workflow input (GitHub) or pipeline variable (GitLab) that receives the soaked base
+    /// digests as `--build-context` lines, so CI builds what soaked (SPEC §9.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"), length(max = 100))]
+    pub pin_input: Option<String>,
+    /// Host of a self-hosted GitLab (`gitlab.example.com`); clones and pipeline triggers go there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// Git hosting of a source repository.
@@ -340,17 +348,28 @@ pub struct EffectiveSource {
     pub build_args: BTreeMap<String, String>,
     /// Platform for `FROM` resolution.
     pub platform: String,
+    /// The dispatch input / pipeline variable carrying the pinned digests, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_input: Option<String>,
+    /// A self-hosted GitLab's host (`None`: gitlab.com or github.com).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl EffectiveSource {
+    /// The git host: `source.host`, else `github.com` / `gitlab.com`.
+    pub fn git_host(&self) -> &str {
+        match (&self.host, self.provider) {
+            (Some(host), _) => host,
+            (None, Provider::Github) => "github.com",
+            (None, Provider::Gitlab) => "gitlab.com",
+        }
+    }
+
     /// HTTPS clone URL of the source repository (`https://github.com/<repo>.git`,
-    /// `https://gitlab.com/<repo>.git`).
+    /// `https://gitlab.com/<repo>.git`, or on `source.host`).
     pub fn repo_url(&self) -> String {
-        let host = match self.provider {
-            Provider::Github => "github.com",
-            Provider::Gitlab => "gitlab.com",
-        };
-        format!("https://{host}/{}.git", self.repo)
+        format!("https://{}/{}.git", self.git_host(), self.repo)
     }
 
     /// Paths whose changes mean the image must be rebuilt (git watch paths): the Dockerfile's
@@ -403,6 +422,8 @@ impl Source {
                 .platform
                 .clone()
                 .unwrap_or_else(|| "linux/amd64".to_owned()),
+            pin_input: self.pin_input.clone(),
+            host: self.host.clone(),
         }
     }
 }
@@ -565,9 +586,41 @@ mod tests {
             inputs: BTreeMap::new(),
             build_args: BTreeMap::new(),
             platform: None,
+            pin_input: None,
+            host: None,
         };
         assert_eq!(source.resolve("x").watch_paths(), ["app"]);
         source.context = Some(".".into());
         assert_eq!(source.resolve("x").watch_paths(), [".", "app"]);
+        assert_eq!(source.resolve("x").repo_url(), "https://github.com/a/b.git");
+        source.provider = Some(Provider::Gitlab);
+        source.host = Some("gitlab.example.com:8443".into());
+        assert_eq!(
+            source.resolve("x").repo_url(),
+            "https://gitlab.example.com:8443/a/b.git"
+        );
+    }
+
+    #[test]
+    fn pin_input_and_gitlab_host() {
+        let text = "- name: a\n  repository: acme/a\n  source: {provider: gitlab, repo: g/a, \
+                    host: gitlab.example.com, pinInput: base_images}\n";
+        let config = crate::config::validate_factory(text, "images.yaml", None);
+        let images = config.resolved().unwrap();
+        let source = images[0].source.as_ref().unwrap();
+        assert_eq!(source.pin_input.as_deref(), Some("base_images"));
+        assert_eq!(source.git_host(), "gitlab.example.com");
+        for bad in [
+            "source: {repo: o/a, host: github.example.com}",
+            "source: {provider: gitlab, repo: g/a, host: 'https://x'}",
+            "source: {repo: o/a, pinInput: '1x'}",
+            "source: {repo: o/a, pinInput: 'a-b'}",
+        ] {
+            let text = format!("- name: a\n  repository: acme/a\n  {bad}\n");
+            let config = crate::config::validate_factory(&text, "images.yaml", None);
+            let errors: Vec<_> = config.diagnostics.iter().filter(|d| d.is_error()).collect();
+            assert_eq!(errors.len(), 1, "{bad}: {errors:?}");
+            assert!(errors[0].hint.is_some(), "{bad}");
+        }
     }
 }

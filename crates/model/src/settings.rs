@@ -42,6 +42,8 @@ pub struct Settings {
     pub coordination: Coordination,
     /// Dispatching (`analyzer trigger`).
     pub trigger: Trigger,
+    /// CI APIs that `analyzer trigger` calls.
+    pub ci: Ci,
     /// Backstage catalog output.
     pub backstage: Backstage,
     /// Notifications.
@@ -62,6 +64,7 @@ impl Default for Settings {
             registries: BTreeMap::new(),
             coordination: Coordination::default(),
             trigger: Trigger::default(),
+            ci: Ci::default(),
             backstage: Backstage::default(),
             notifications: Notifications::default(),
             namespace: NamespaceSettings::default(),
@@ -239,6 +242,42 @@ impl Default for Coordination {
     }
 }
 
+/// `ci`: the CI APIs `analyzer trigger` calls (GitHub Enterprise Server, a GitLab of one's own).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Ci {
+    /// GitHub's REST API (`https://api.github.com`; GHES: `https://<host>/api/v3`).
+    pub github_api: String,
+    /// GitLab's REST API for images without `source.host` (`https://gitlab.com/api/v4`).
+    pub gitlab_api: String,
+}
+
+impl Default for Ci {
+    fn default() -> Self {
+        Self {
+            github_api: "https://api.github.com".to_owned(),
+            gitlab_api: "https://gitlab.com/api/v4".to_owned(),
+        }
+    }
+}
+
+/// An API base URL: `https://host[:port][/path]`, or `http://` to a loopback host (a local
+/// stand-in); no credentials, query or fragment.
+pub fn is_api_url(url: &str) -> bool {
+    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return false,
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let loopback = matches!(name, "127.0.0.1" | "localhost" | "[::1]");
+    !host.is_empty()
+        && !rest.contains(['@', '?', '#', ' '])
+        && rest.chars().all(|c| c.is_ascii_graphic())
+        && (https || loopback)
+}
+
 /// `trigger`: when and how much `analyzer trigger` dispatches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -330,6 +369,7 @@ const TOP_KEYS: &[&str] = &[
     "registries",
     "coordination",
     "trigger",
+    "ci",
     "backstage",
     "notifications",
     "namespace",
@@ -496,6 +536,27 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
                     "how long a dispatched rebuild may take before it is dispatched again (6h when not given)",
                 ),
                 _ => s.coordination.build_timeout = v,
+            }
+        }
+    }
+    if let Some(node) = f.get("ci")
+        && let Some(g) = d.fields(node, "ci", &["githubApi", "gitlabApi"])
+    {
+        for (key, slot) in [
+            ("githubApi", &mut s.ci.github_api),
+            ("gitlabApi", &mut s.ci.gitlab_api),
+        ] {
+            if let (Some(url), Some(n)) = (d.safe_string(&g, key, "ci"), g.get(key)) {
+                if is_api_url(&url) {
+                    *slot = url.trim_end_matches('/').to_owned();
+                } else {
+                    d.error_hint(
+                        n.pos,
+                        format!("ci: `{key}`: `{url}` is not an API URL"),
+                        "an https:// URL without credentials, e.g. https://ghe.example.com/api/v3 \
+                         (plain http:// only to 127.0.0.1 or localhost)",
+                    );
+                }
             }
         }
     }
@@ -920,6 +981,27 @@ mod tests {
             assert!(diags[0].hint.is_some(), "{bad}: {diags:?}");
         }
         assert!(is_cron("@hourly") && is_cron("5,35 1-3/1 * JAN *") && !is_cron("* * * * * *"));
+    }
+
+    #[test]
+    fn ci_api_urls() {
+        let (s, diags) = parse(
+            "ci: {githubApi: 'https://ghe.example.com/api/v3/', gitlabApi: 'http://127.0.0.1:8080/api/v4'}",
+            "factory.yaml",
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        let s = s.unwrap();
+        assert_eq!(s.ci.github_api, "https://ghe.example.com/api/v3");
+        assert_eq!(s.ci.gitlab_api, "http://127.0.0.1:8080/api/v4");
+        for bad in [
+            "http://ghe.example.com/api/v3",
+            "https://user:pw@ghe.example.com",
+            "https://ghe.example.com/api?x=1",
+            "ftp://x",
+        ] {
+            let (s, diags) = parse(&format!("ci: {{githubApi: '{bad}'}}"), "factory.yaml");
+            assert!(s.is_none() && diags.len() == 1, "{bad}: {diags:?}");
+        }
     }
 
     #[test]

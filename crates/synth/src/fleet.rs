@@ -161,6 +161,8 @@ pub fn managed(name: &str, repo: &str, delay: Duration) -> EffectiveImage {
             inputs: BTreeMap::new(),
             build_args: BTreeMap::new(),
             platform: "linux/amd64".to_owned(),
+            pin_input: None,
+            host: None,
         }),
         rebuild_delay: delay,
         auto_rebuild: true,

@@ -65,6 +65,8 @@ const SOURCE_KEYS: &[&str] = &[
     "inputs",
     "buildArgs",
     "platform",
+    "pinInput",
+    "host",
 ];
 
 fn decode(d: &mut Decoder<'_>, root: &Node, settings: &Settings) -> Option<Enrollment> {
@@ -505,7 +507,41 @@ fn decode_source(d: &mut Decoder<'_>, node: &Node, what: &str) -> Option<Source>
         }
         ok
     });
+    let pin_input = d.safe_string(&f, "pinInput", &swhat).filter(|name| {
+        // GitHub input names and GitLab variable names both fit this.
+        let ok = name.len() <= 100
+            && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !ok && let Some(n) = f.get("pinInput") {
+            d.error_hint(
+                n.pos,
+                format!("{swhat}: `pinInput`: `{name}` is not an input or variable name"),
+                "letters, digits and `_`, not starting with a digit, e.g. `base_images`",
+            );
+        }
+        ok
+    });
+    let host = d.safe_string(&f, "host", &swhat).filter(|host| {
+        let gitlab = provider == Some(Provider::Gitlab);
+        let ok = gitlab && is_host(host);
+        if !ok && let Some(n) = f.get("host") {
+            let hint = if gitlab {
+                "a host name with an optional port, e.g. `gitlab.example.com`"
+            } else {
+                "`host` is for self-hosted GitLab (`provider: gitlab`); for GitHub Enterprise \
+                 set `ci.githubApi` in factory.yaml"
+            };
+            d.error_hint(
+                n.pos,
+                format!("{swhat}: `host`: `{host}` is not a GitLab host"),
+                hint,
+            );
+        }
+        ok
+    });
     Some(Source {
+        pin_input,
+        host,
         provider,
         repo: repo?,
         branch,
@@ -744,4 +780,20 @@ fn decode_tag_policy(d: &mut Decoder<'_>, node: &Node, what: &str) -> Option<Tag
             constraint,
         }),
     }
+}
+
+/// `name[.name...][:port]`, each name alphanumeric with inner `-`.
+fn is_host(text: &str) -> bool {
+    let (host, port) = text.split_once(':').unwrap_or((text, "80"));
+    let label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    host.len() <= 253
+        && host.split('.').all(label)
+        && !port.is_empty()
+        && port.len() <= 5
+        && port.bytes().all(|b| b.is_ascii_digit())
 }
