@@ -66,7 +66,7 @@ pub struct Due {
 pub struct Pin {
     /// Base id, or managed parent name.
     pub base: String,
-    /// The canonical reference of the base (for a managed parent: its registry/repository).
+    /// The canonical reference of the base as the Dockerfile names it.
     pub reference: String,
     /// The digest.
     pub digest: String,
@@ -256,8 +256,12 @@ fn hold(
     let last = rebuild.last.as_ref()?;
     match last.result {
         RebuildResult::Rejected => {
-            // A refusal is final for what it was asked; a newer update asks something else.
-            let newer = rebuild.pending.iter().any(|p| p.seen_at > last.at);
+            // A refusal is final for what it was asked; a newer eligible update asks something
+            // else.
+            let newer = rebuild
+                .pending
+                .iter()
+                .any(|p| p.seen_at > last.at && p.eligible_at <= now);
             if !newer {
                 return Some((Hold::Rejected, None));
             }
@@ -393,10 +397,20 @@ fn due(
         let Some(parent_state) = state.images.get(parent) else {
             continue;
         };
-        let reference = format!(
+        // The reference as the Dockerfile wrote it (with its tag), else the parent's repository.
+        let repository = format!(
             "{}/{}",
             parent_state.enrollment.registry, parent_state.enrollment.repository
         );
+        let reference = image
+            .depends_on
+            .iter()
+            .find(|r| {
+                r.strip_prefix(repository.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '@']))
+            })
+            .cloned()
+            .unwrap_or(repository);
         // The parent's newest build that has waited `cascadeDelay`, or that an entry made eligible.
         let built = parent_state
             .history
