@@ -454,7 +454,7 @@ fn ancestors(state: &State, name: &str) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig { cases: 256, max_global_rejects: 1_000_000, ..ProptestConfig::default() })]
 
     #[test]
     fn plan_is_pure_and_keeps_its_promises((state, settings, now) in fleet()) {
