@@ -28,6 +28,7 @@
 //! The state types themselves live in [`model::state`].
 
 pub mod atomic;
+pub mod audit;
 pub mod clock;
 pub mod discover;
 #[cfg(feature = "test-util")]
