@@ -59,10 +59,14 @@ pub struct PushOptions {
 /// ([`Environment::from_process`]); tests and other tools state it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Environment {
-    /// Token for GitHub clones (`GITHUB_TOKEN`).
+    /// Token for GitHub clones and workflow dispatches (`GITHUB_TOKEN`, or the file named by
+    /// `GITHUB_TOKEN_FILE`, e.g. a mounted Secret).
     pub github_token: Option<String>,
     /// Token for GitLab clones (`GITLAB_TOKEN`).
     pub gitlab_token: Option<String>,
+    /// GitLab pipeline trigger token of `analyzer trigger` (`GITLAB_TRIGGER_TOKEN`, or the file
+    /// named by `GITLAB_TRIGGER_TOKEN_FILE`).
+    pub gitlab_trigger_token: Option<String>,
     /// The author that wins over every other (`IMAGE_FACTORY_GIT_AUTHOR`, `Name <email>`).
     pub author_override: Option<String>,
     /// The author git would use (`GIT_AUTHOR_NAME` and `GIT_AUTHOR_EMAIL`, both non-empty).
@@ -86,8 +90,18 @@ impl Environment {
     /// Reads the variables of the current process.
     pub fn from_process() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        // A token in a file (a mounted Secret): its content, trimmed; unreadable means unset.
+        let file = |name: &str| {
+            let path = var(name)?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| tracing::warn!("{name}={path}: {e}"))
+                .ok()?;
+            Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+        };
         Self {
-            github_token: var("GITHUB_TOKEN"),
+            github_token: var("GITHUB_TOKEN").or_else(|| file("GITHUB_TOKEN_FILE")),
+            gitlab_trigger_token: var("GITLAB_TRIGGER_TOKEN")
+                .or_else(|| file("GITLAB_TRIGGER_TOKEN_FILE")),
             gitlab_token: var("GITLAB_TOKEN"),
             author_override: var("IMAGE_FACTORY_GIT_AUTHOR"),
             git_author: var("GIT_AUTHOR_NAME")

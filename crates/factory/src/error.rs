@@ -178,6 +178,9 @@ pub enum UsageError {
     /// and in CI dispatches).
     #[error("built tag {0:?} is not an image tag ([0-9A-Za-z_][0-9A-Za-z_.-]{{0,127}})")]
     BadTag(String),
+    /// A CI token `trigger` needs is not in the environment.
+    #[error("{0}")]
+    Token(String),
     /// A base given to `check` or `observe` is unknown, not watched, or the digest is malformed.
     #[error("{0}")]
     Record(state::watch::RecordError),
