@@ -5,6 +5,8 @@
 //! `2025-12-29T19:25:06.848773+00:00` loads); writing is canonical (`Z`, no fraction), so a value
 //! read and written back is byte-identical after the first write.
 //!
+//! [`retry_after`] reads an HTTP `Retry-After` (the registry client's and the CI dispatch's).
+//!
 //! This module reads no clock: callers pass "now" in (the state crate's clock honours `--now` and
 //! `SOURCE_DATE_EPOCH`).
 
@@ -113,6 +115,19 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// The wait an HTTP `Retry-After` header asks for: delay-seconds or an HTTP-date (then the time
+/// from `now` until it; a past date is no wait). `None` when the value is neither. The caller
+/// bounds it: a server may ask for any wait.
+pub fn retry_after(value: &str, now: jiff::Timestamp) -> Option<std::time::Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(seconds));
+    }
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let wait = at.duration_since(now);
+    Some(std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::ZERO))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -138,5 +153,23 @@ mod tests {
             t.add(Duration::from_days(7)).to_string(),
             "2026-01-08T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            retry_after("3", now),
+            Some(std::time::Duration::from_secs(3))
+        );
+        assert_eq!(
+            retry_after("Thu, 01 Jan 2026 00:00:10 GMT", now),
+            Some(std::time::Duration::from_secs(10))
+        );
+        assert_eq!(
+            retry_after("Wed, 31 Dec 2025 00:00:10 GMT", now),
+            Some(std::time::Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
     }
 }

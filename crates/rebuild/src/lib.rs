@@ -1,10 +1,15 @@
-//! The rebuild engine's decision (SPEC §9.2): [`plan`] tells, from the state alone, which managed
-//! images are due for a rebuild now, each with every base pinned to the digest that has soaked,
-//! parents before children, one rebuild per image for everything pending.
+//! The rebuild engine (SPEC §9): the decision and the CI dispatch that carries it out.
 //!
-//! **Invariant:** pure — no I/O, no clock, no randomness; the same state, settings and time always
-//! give the same plan. The drivers (`analyzer trigger`, the Kargo CronJob) carry it out.
+//! [`plan`] tells, from the state alone, which managed images are due for a rebuild now, each with
+//! every base pinned to the digest that has soaked, parents before children, one rebuild per image
+//! for everything pending. [`dispatch`] starts a due image's build on its CI (a GitHub Actions
+//! `workflow_dispatch` or a GitLab pipeline trigger) and tells what the CI answered.
+//!
+//! **Invariant:** decisions are pure; only `dispatch` does I/O. `plan` reads no clock, no file and
+//! no network, so the same state, settings and time always give the same plan. The drivers
+//! (`analyzer trigger`, the Kargo CronJob) carry it out.
 
+pub mod dispatch;
 mod plan;
 
 pub use plan::{Blocked, Due, Hold, Pin, Plan, Waiting, plan};

@@ -1,7 +1,5 @@
-//! The pieces of registry authentication that are plain text: `WWW-Authenticate` challenges, token
-//! answers, and `Retry-After`.
-
-use std::time::Duration;
+//! The pieces of registry authentication that are plain text: `WWW-Authenticate` challenges and
+//! token answers (`Retry-After` is `model::time::retry_after`, shared with the CI dispatch).
 
 /// A `WWW-Authenticate` challenge we can follow.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,18 +90,6 @@ impl TokenAnswer {
     }
 }
 
-/// `Retry-After`: delay-seconds or an HTTP-date (then the time from `now` until it; a past date
-/// is no wait).
-pub(crate) fn retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
-    let wait = at.duration_since(now);
-    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -134,20 +120,5 @@ mod tests {
         );
         assert_eq!(Challenge::parse("Bearer service=x"), None);
         assert_eq!(Challenge::parse("Negotiate"), None);
-    }
-
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        assert_eq!(retry_after("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(
-            retry_after("Thu, 01 Jan 2026 00:00:10 GMT", now),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            retry_after("Wed, 31 Dec 2025 00:00:10 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after("soon", now), None);
     }
 }

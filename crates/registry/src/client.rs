@@ -854,7 +854,7 @@ fn backoff(limits: &Limits, attempt: u32, headers: &HeaderMap) -> Duration {
     let asked = headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| crate::auth::retry_after(v, jiff::Timestamp::now()));
+        .and_then(|v| model::time::retry_after(v, jiff::Timestamp::now()));
     asked.map_or(exponential, |a| a.max(exponential))
 }
 

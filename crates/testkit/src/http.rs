@@ -1,10 +1,10 @@
 //! Small HTTP/1.1 servers on 127.0.0.1 standing in for what a local registry or CI API does not
-//! do (token endpoints, rate limits, refusing HEAD, never answering): each answers one request per
-//! connection, records what it saw, and serves a bounded number of requests so a test's server
-//! thread always ends.
+//! do (token endpoints, rate limits, refusing HEAD, never answering, GitHub's and GitLab's dispatch
+//! APIs): each answers one request per connection, records what it saw (headers and body
+//! included), and serves a bounded number of requests so a test's server thread always ends.
 #![allow(clippy::expect_used)] // test support: failing loudly is the point
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +20,25 @@ pub struct Seen {
     pub authorization: Option<String>,
     /// The `Accept` header.
     pub accept: Option<String>,
+    /// Every header, names lower-cased, in the order sent.
+    pub headers: Vec<(String, String)>,
+    /// The body (`Content-Length` bytes, read as UTF-8 with replacement; empty without one).
+    pub body: String,
 }
+
+impl Seen {
+    /// The first header named `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Bodies larger than this are not read (a stand-in serves tests, not uploads).
+const MAX_BODY: usize = 1 << 20;
 
 /// What a stand-in answers: status, headers, body.
 pub type Reply = (u16, Vec<(String, String)>, String);
@@ -76,24 +94,34 @@ fn read_request(stream: &TcpStream) -> Option<Seen> {
     let mut parts = line.split_whitespace();
     let method = parts.next()?.to_owned();
     let path = parts.next()?.to_owned();
-    let (mut authorization, mut accept) = (None, None);
+    let mut headers = Vec::new();
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).ok()? == 0 || header.trim().is_empty() {
             break;
         }
         if let Some((k, v)) = header.split_once(':') {
-            match k.trim().to_ascii_lowercase().as_str() {
-                "authorization" => authorization = Some(v.trim().to_owned()),
-                "accept" => accept = Some(v.trim().to_owned()),
-                _ => {}
-            }
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
         }
     }
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let length = find("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(MAX_BODY);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
     Some(Seen {
         method,
         path,
-        authorization,
-        accept,
+        authorization: find("authorization"),
+        accept: find("accept"),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
     })
 }
