@@ -18,6 +18,7 @@ mod output;
 mod parse_ref;
 mod plan;
 mod state_job;
+mod trigger;
 mod validate;
 mod versions;
 
@@ -48,6 +49,8 @@ enum Command {
     Observe(check::ObserveArgs),
     /// Show which images the rebuild engine would dispatch now, and why the others wait.
     Plan(plan::Args),
+    /// Dispatch the CI of every image due for a rebuild, and record the outcome.
+    Trigger(trigger::Args),
     /// List an image's tags from its registry, newest version first.
     Versions(versions::Args),
 }
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::check(args, &cli.global),
         Command::Observe(args) => check::observe(args, &cli.global),
         Command::Plan(args) => plan::run(args, &cli.global),
+        Command::Trigger(args) => trigger::run(args, &cli.global),
         Command::Versions(args) => versions::run(args, &cli.global),
     };
     match result {

@@ -39,6 +39,7 @@ mod parse_ref;
 mod plan;
 mod sources;
 mod synthesize;
+mod trigger;
 mod validate;
 mod versions;
 mod watch;
@@ -61,6 +62,7 @@ pub use synthesize::{
     LOCK_TIMEOUT, SynthOptions, Synthesis, is_up_to_date, load_for_synthesis, synthesize,
     write_backstage, write_manifest,
 };
+pub use trigger::{Dispatched, TriggerOptions, TriggerReport, pin_lines, request, trigger};
 pub use validate::{Validation, validate};
 pub use versions::{TagEntry, VersionsOptions, VersionsReport, versions};
 pub use watch::{
