@@ -321,7 +321,7 @@ fn summarize(index: usize, v: &Value) -> Summary {
 
 /// The cross-document checks (rules 6–9) over the summaries returned by [`check_one`], in
 /// document order.
-pub(crate) fn check_set(summaries: &[Summary]) -> Vec<Violation> {
+pub(crate) fn check_set<'s>(summaries: &'s [Summary]) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut push = |d: &Summary, rule: Rule, message: String| {
         out.push(Violation {
@@ -337,8 +337,12 @@ pub(crate) fn check_set(summaries: &[Summary]) -> Vec<Violation> {
         .filter(|d| d.is_kargo() && d.kind == "Project")
         .map(|d| d.name.as_str())
         .collect();
-    let ns_of = |d: &Summary| d.namespace.clone().unwrap_or_default();
-    let set = |kind: &str, rollouts: bool| -> BTreeSet<(String, String)> {
+    // Lookups by borrowed (namespace, name) pairs: the summaries outlive every set here, and a
+    // fleet has tens of thousands of references to resolve.
+    fn ns_of(d: &Summary) -> &str {
+        d.namespace.as_deref().unwrap_or_default()
+    }
+    let set = |kind: &str, rollouts: bool| -> BTreeSet<StageKey<'_>> {
         docs.iter()
             .filter(|d| {
                 d.kind == kind
@@ -348,7 +352,7 @@ pub(crate) fn check_set(summaries: &[Summary]) -> Vec<Violation> {
                         d.is_kargo()
                     })
             })
-            .map(|d| (ns_of(d), d.name.clone()))
+            .map(|d| (ns_of(d), d.name.as_str()))
             .collect()
     };
     let stages = set("Stage", false);
@@ -362,10 +366,10 @@ pub(crate) fn check_set(summaries: &[Summary]) -> Vec<Violation> {
     };
     let cluster_templates = cluster("ClusterAnalysisTemplate");
     let cluster_tasks = cluster("ClusterPromotionTask");
-    let templates: BTreeMap<(String, String), &Summary> = docs
+    let templates: BTreeMap<StageKey<'_>, &Summary> = docs
         .iter()
         .filter(|d| d.kind == "AnalysisTemplate" && d.is_rollouts())
-        .map(|d| ((ns_of(d), d.name.clone()), *d))
+        .map(|d| ((ns_of(d), d.name.as_str()), *d))
         .collect();
 
     for d in &docs {
@@ -400,12 +404,12 @@ pub(crate) fn check_set(summaries: &[Summary]) -> Vec<Violation> {
             );
         }
     }
-    let mut graph: BTreeMap<StageKey, Vec<String>> = BTreeMap::new();
+    let mut graph: BTreeMap<StageKey<'_>, Vec<&str>> = BTreeMap::new();
     for d in docs.iter().filter(|d| d.is_kargo() && d.kind == "Stage") {
         let ns = ns_of(d);
         let mut upstream = Vec::new();
         for (i, (origin, ups)) in d.freight.iter().enumerate() {
-            if !warehouses.contains(&(ns.clone(), origin.clone())) {
+            if !warehouses.contains(&(ns, origin.as_str())) {
                 push(
                     d,
                     Rule::DanglingReference,
@@ -413,8 +417,8 @@ pub(crate) fn check_set(summaries: &[Summary]) -> Vec<Violation> {
                 );
             }
             for s in ups {
-                if stages.contains(&(ns.clone(), s.clone())) {
-                    upstream.push(s.clone());
+                if stages.contains(&(ns, s.as_str())) {
+                    upstream.push(s.as_str());
                 } else {
                     push(
                         d,
@@ -424,12 +428,12 @@ pub(crate) fn check_set(summaries: &[Summary]) -> Vec<Violation> {
                 }
             }
         }
-        graph.insert((ns.clone(), d.name.clone()), upstream);
+        graph.insert((ns, d.name.as_str()), upstream);
         for (kind, name) in &d.tasks {
             let exists = if kind.as_deref() == Some("ClusterPromotionTask") {
                 cluster_tasks.contains(name.as_str())
             } else {
-                tasks.contains(&(ns.clone(), name.clone()))
+                tasks.contains(&(ns, name.as_str()))
             };
             if !exists {
                 push(
@@ -450,7 +454,7 @@ pub(crate) fn check_set(summaries: &[Summary]) -> Vec<Violation> {
                 }
                 continue;
             }
-            let Some(t) = templates.get(&(ns.clone(), name.clone())) else {
+            let Some(t) = templates.get(&(ns, name.as_str())) else {
                 push(
                     d,
                     Rule::DanglingReference,
@@ -471,21 +475,21 @@ pub(crate) fn check_set(summaries: &[Summary]) -> Vec<Violation> {
             }
         }
     }
-    let upstream = |key: &StageKey| -> Vec<StageKey> {
+    let upstream = |key: &StageKey<'s>| -> Vec<StageKey<'s>> {
         graph
             .get(key)
             .into_iter()
             .flatten()
-            .map(|s| (key.0.clone(), s.clone()))
+            .map(|s| (key.0, *s))
             .collect()
     };
-    if let Some(cycle) = crate::graph::find_cycle(graph.keys().cloned(), upstream)
+    if let Some(cycle) = crate::graph::find_cycle(graph.keys().copied(), upstream)
         && let Some(key) = cycle.first()
         && let Some(d) = docs
             .iter()
             .find(|d| d.kind == "Stage" && ns_of(d) == key.0 && d.name == key.1)
     {
-        let names: Vec<&str> = cycle.iter().map(|k| k.1.as_str()).collect();
+        let names: Vec<&str> = cycle.iter().map(|k| k.1).collect();
         push(
             d,
             Rule::StageCycle,
@@ -529,7 +533,10 @@ fn check_names(c: &mut Checker, doc: &Doc<'_>) {
 fn check_expressions(c: &mut Checker, doc: &Doc<'_>, v: &Value) {
     match v {
         Value::String(s) => {
-            if s.contains("${{")
+            // The `$` search (memchr) first: few strings hold one, and a substring search
+            // costs more to set up than to run on a short string.
+            if s.contains('$')
+                && s.contains("${{")
                 && let Err(message) = expressions_well_formed(s)
             {
                 let snippet: String = s.chars().take(80).collect();
@@ -973,7 +980,8 @@ fn collect_strings(v: &Value, f: &mut impl FnMut(&str)) {
     }
 }
 
-type StageKey = (String, String);
+/// A namespaced object's (namespace, name).
+type StageKey<'a> = (&'a str, &'a str);
 
 #[cfg(test)]
 mod tests {
