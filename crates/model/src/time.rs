@@ -115,6 +115,18 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// The wait before retry number `attempt` (1-based) of an HTTP request: `initial` doubled per
+/// attempt, or the server's `Retry-After` (the header's value) when it asks for longer.
+pub fn backoff(
+    initial: std::time::Duration,
+    attempt: u32,
+    retry_after_header: Option<&str>,
+) -> std::time::Duration {
+    let exponential = initial.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let asked = retry_after_header.and_then(|v| retry_after(v, jiff::Timestamp::now()));
+    asked.map_or(exponential, |a| a.max(exponential))
+}
+
 /// The wait an HTTP `Retry-After` header asks for: delay-seconds or an HTTP-date (then the time
 /// from `now` until it; a past date is no wait). `None` when the value is neither. The caller
 /// bounds it: a server may ask for any wait.

@@ -731,17 +731,10 @@ fn bad_target(field: &'static str, value: &str, problem: &'static str) -> Error 
     }
 }
 
-/// The wait before retry number `attempt` (1-based): the exponential backoff, or the CI's
-/// `Retry-After` when it asks for longer.
+/// The wait before retry number `attempt` (1-based), honouring a longer `Retry-After`.
 fn backoff(limits: &Limits, attempt: u32, headers: &HeaderMap) -> Duration {
-    let exponential = limits
-        .initial_backoff
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-    let asked = headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| model::time::retry_after(v, jiff::Timestamp::now()));
-    asked.map_or(exponential, |a| a.max(exponential))
+    let asked = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok());
+    model::time::backoff(limits.initial_backoff, attempt, asked)
 }
 
 /// reqwest's error with its causes, without the URL (the caller names it; it never carries the
