@@ -199,6 +199,7 @@ pub fn trigger(dir: &FactoryDir, options: &TriggerOptions) -> Result<TriggerRepo
         written: Written::default(),
     };
     let mut audit_lines = Vec::new();
+    let mut outcomes: Vec<Recorded> = Vec::new();
     for d in due {
         let Some(source) = sources.get(d.image.as_str()) else {
             continue;
@@ -257,8 +258,9 @@ pub fn trigger(dir: &FactoryDir, options: &TriggerOptions) -> Result<TriggerRepo
                 digest: p.digest.clone(),
             })
             .collect();
-        if let Some(image) = state.images.get_mut(&d.image) {
-            image.rebuild.last = Some(LastRebuild {
+        outcomes.push(Recorded {
+            image: d.image.clone(),
+            last: LastRebuild {
                 at: now,
                 reason: d.reason,
                 bases: bases.clone(),
@@ -266,16 +268,13 @@ pub fn trigger(dir: &FactoryDir, options: &TriggerOptions) -> Result<TriggerRepo
                 result,
                 run_url: run_url.clone(),
                 attempt: d.attempt,
-            });
-            if result == RebuildResult::Dispatched {
-                image.rebuild.in_flight = Some(InFlight {
-                    at: now,
-                    covers: d.covers.clone(),
-                    attempt: d.attempt,
-                });
-                image.rebuild.bypass = None;
-            }
-        }
+            },
+            in_flight: (result == RebuildResult::Dispatched).then(|| InFlight {
+                at: now,
+                covers: d.covers.clone(),
+                attempt: d.attempt,
+            }),
+        });
         let result_name = lower(&result);
         audit_lines.push(audit::Entry {
             at: now,
@@ -301,32 +300,8 @@ pub fn trigger(dir: &FactoryDir, options: &TriggerOptions) -> Result<TriggerRepo
     if options.dry_run {
         return Ok(report);
     }
-    // The enrolment overlay is not part of the record: the state keeps its own copy.
-    for (name, image) in &mut state.images {
-        if let Some(original) = loaded.state.images.get(name) {
-            image.enrollment = original.enrollment.clone();
-        }
-    }
-    let store = dir.store();
-    let file_plan = store.plan(&loaded, &state)?;
-    report.written.bytes_written = store.apply(&file_plan)?;
-    report.written.files_written = file_plan
-        .writes
-        .iter()
-        .map(|(p, _)| p.to_string_lossy().into_owned())
-        .collect();
-    report.written.load_errors = loaded
-        .errors
-        .iter()
-        .map(crate::analyze::FileError::from)
-        .collect();
-    audit::append(dir.path(), &audit_lines).map_err(|e| JobError::Recording(e.to_string()))?;
-    if !audit_lines.is_empty() {
-        report
-            .written
-            .files_written
-            .push(audit::AUDIT_PATH.to_owned());
-    }
+    drop(loaded);
+    report.written = record(dir, now, &outcomes, &audit_lines)?;
     if let Some((repo, _askpass)) = repo {
         let publish = Publish {
             dir,
@@ -336,10 +311,11 @@ pub fn trigger(dir: &FactoryDir, options: &TriggerOptions) -> Result<TriggerRepo
         };
         let message = commit_message(&report);
         let ours = report.written.files_written.len();
-        // The dispatches happened: after a rebase conflict the commit is re-made from what is on
-        // disk, never by dispatching again.
+        // The dispatches happened: after a rebase conflict their outcomes are recorded again on
+        // the fresh state (and the audit lines appended again), never dispatched again.
         let published =
             commit::commit_and_push(&publish, &repo, message.clone(), ours, &mut || {
+                record(dir, now, &outcomes, &audit_lines)?;
                 Ok(message.clone())
             });
         report.written.commit = published.commit;
@@ -347,6 +323,57 @@ pub fn trigger(dir: &FactoryDir, options: &TriggerOptions) -> Result<TriggerRepo
         report.written.git_error = published.error.map(|e| e.to_string());
     }
     Ok(report)
+}
+
+/// What a dispatch changes in its image's state.
+struct Recorded {
+    image: String,
+    last: LastRebuild,
+    /// Set when the CI accepted it (then a waiting emergency bypass is used up).
+    in_flight: Option<InFlight>,
+}
+
+/// Writes the dispatches' outcomes into the state as it is now (loaded afresh, under the lock the
+/// caller holds) and appends their audit lines.
+fn record(
+    dir: &FactoryDir,
+    now: model::time::Timestamp,
+    outcomes: &[Recorded],
+    audit_lines: &[audit::Entry],
+) -> Result<Written, JobError> {
+    let loaded = dir.load_state(now)?;
+    let mut state = loaded.state.clone();
+    for outcome in outcomes {
+        let Some(image) = state.images.get_mut(&outcome.image) else {
+            continue;
+        };
+        image.rebuild.last = Some(outcome.last.clone());
+        if let Some(flight) = &outcome.in_flight {
+            image.rebuild.in_flight = Some(flight.clone());
+            image.rebuild.bypass = None;
+        }
+    }
+    let store = dir.store();
+    let plan = store.plan(&loaded, &state)?;
+    let mut written = Written {
+        load_errors: loaded
+            .errors
+            .iter()
+            .map(crate::analyze::FileError::from)
+            .collect(),
+        bytes_written: store.apply(&plan)?,
+        files_written: plan
+            .writes
+            .iter()
+            .map(|(p, _)| p.to_string_lossy().into_owned())
+            .collect(),
+        ..Written::default()
+    };
+    audit::append(dir.path(), audit_lines).map_err(|e| JobError::Recording(e.to_string()))?;
+    if !audit_lines.is_empty() {
+        written.files_written.push(audit::AUDIT_PATH.to_owned());
+    }
+    Ok(written)
 }
 
 /// The effective sources of the managed images, and the state's enrolment copies replaced by
