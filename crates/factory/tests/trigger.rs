@@ -246,3 +246,63 @@ fn dispatch_record_hold_build_and_cascade() {
         "{audit}"
     );
 }
+
+/// Another writer pushed a change to the same state file while `trigger` dispatched: the push is
+/// rebased; the outcome ends up on the remote beside the other change, dispatched once.
+#[test]
+fn a_conflicting_push_keeps_both_changes_and_dispatches_once() {
+    use testkit::git::{clone, git, remote};
+    let (port, seen) = stand_in(10, |_, _, _| (204, vec![], String::new()));
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = remote(tmp.path());
+    let a = clone(&bare, &tmp.path().join("a"));
+    let dir_a = a.join("image-factory");
+    let factory_yaml = fs::read_to_string(dir_a.join("factory.yaml")).unwrap();
+    fs::write(
+        dir_a.join("factory.yaml"),
+        format!("{factory_yaml}ci:\n  githubApi: http://127.0.0.1:{port}\n"),
+    )
+    .unwrap();
+    observe(&dir_a, "node-22-bookworm-slim", 'a', "2026-02-01T00:00:00Z");
+    observe(&dir_a, "node-22-bookworm-slim", 'b', "2026-02-02T00:00:00Z");
+    git(&a, &["add", "-A"]);
+    git(&a, &["commit", "--quiet", "-m", "digests"]);
+    git(&a, &["push", "--quiet", "origin", "main"]);
+    let b = clone(&bare, &tmp.path().join("b"));
+    // A records a newer digest and pushes first: node-base.yaml changes on the remote.
+    observe(&dir_a, "node-22-bookworm-slim", 'c', "2026-02-04T00:00:00Z");
+    git(&a, &["add", "-A"]);
+    git(&a, &["commit", "--quiet", "-m", "newer digest"]);
+    git(&a, &["push", "--quiet", "origin", "main"]);
+    // B triggers from its older clone.
+    let mut watch = watch("2026-02-05T00:00:00Z", true);
+    watch.commit = true;
+    watch.push = Some(factory::PushOptions {
+        remote: "origin".to_owned(),
+        attempts: 5,
+        backoff: Duration::from_millis(20),
+    });
+    watch.environment.author_override = Some("Factory Bot <bot@example.invalid>".to_owned());
+    watch.environment.git_protocols = vec!["file".to_owned()];
+    let options = TriggerOptions {
+        dry_run: false,
+        limits: rebuild::dispatch::Limits::default(),
+        watch,
+    };
+    let report = factory::trigger(&FactoryDir::load(b.join("image-factory")), &options).unwrap();
+    assert!(
+        report.written.pushed && report.written.git_error.is_none(),
+        "{report}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1, "dispatched once");
+    let check = clone(&bare, &tmp.path().join("check"));
+    let node_base =
+        fs::read_to_string(check.join("image-factory/state/images/node-base.yaml")).unwrap();
+    assert!(node_base.contains("result: dispatched"), "{node_base}");
+    assert!(
+        node_base.contains(&"c".repeat(64)),
+        "the other writer's pending entry is kept: {node_base}"
+    );
+    let audit = fs::read_to_string(check.join("image-factory/state/audit.jsonl")).unwrap();
+    assert_eq!(audit.lines().count(), 1, "{audit}");
+}
