@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 mod analyze;
 mod base_images;
 mod check;
+mod emergency;
 mod output;
 mod parse_ref;
 mod plan;
@@ -51,6 +52,8 @@ enum Command {
     Plan(plan::Args),
     /// Dispatch the CI of every image due for a rebuild, and record the outcome.
     Trigger(trigger::Args),
+    /// Bypass the rebuild delay of an image, or of every dependent of a base, with a reason.
+    Emergency(emergency::Args),
     /// List an image's tags from its registry, newest version first.
     Versions(versions::Args),
 }
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Observe(args) => check::observe(args, &cli.global),
         Command::Plan(args) => plan::run(args, &cli.global),
         Command::Trigger(args) => trigger::run(args, &cli.global),
+        Command::Emergency(args) => emergency::run(args, &cli.global),
         Command::Versions(args) => versions::run(args, &cli.global),
     };
     match result {

@@ -67,6 +67,9 @@ pub struct Environment {
     /// GitLab pipeline trigger token of `analyzer trigger` (`GITLAB_TRIGGER_TOKEN`, or the file
     /// named by `GITLAB_TRIGGER_TOKEN_FILE`).
     pub gitlab_trigger_token: Option<String>,
+    /// The notification webhook of `analyzer emergency` (`IMAGE_FACTORY_WEBHOOK_URL`, or the file
+    /// named by `IMAGE_FACTORY_WEBHOOK_URL_FILE`): a secret, as chat webhooks carry their token.
+    pub webhook_url: Option<String>,
     /// The author that wins over every other (`IMAGE_FACTORY_GIT_AUTHOR`, `Name <email>`).
     pub author_override: Option<String>,
     /// The author git would use (`GIT_AUTHOR_NAME` and `GIT_AUTHOR_EMAIL`, both non-empty).
@@ -103,6 +106,8 @@ impl Environment {
             gitlab_trigger_token: var("GITLAB_TRIGGER_TOKEN")
                 .or_else(|| file("GITLAB_TRIGGER_TOKEN_FILE")),
             gitlab_token: var("GITLAB_TOKEN"),
+            webhook_url: var("IMAGE_FACTORY_WEBHOOK_URL")
+                .or_else(|| file("IMAGE_FACTORY_WEBHOOK_URL_FILE")),
             author_override: var("IMAGE_FACTORY_GIT_AUTHOR"),
             git_author: var("GIT_AUTHOR_NAME")
                 .zip(var("GIT_AUTHOR_EMAIL"))

@@ -178,6 +178,17 @@ pub enum UsageError {
     /// and in CI dispatches).
     #[error("built tag {0:?} is not an image tag ([0-9A-Za-z_][0-9A-Za-z_.-]{{0,127}})")]
     BadTag(String),
+    /// An emergency without a reason or actor, on nothing known, or with nothing pending.
+    #[error("{0}")]
+    Emergency(rebuild::EmergencyError),
+    /// `plan --what-if` names neither a watched base nor a managed image.
+    #[error("--what-if {reference:?}: {problem}")]
+    WhatIf {
+        /// The reference as given.
+        reference: String,
+        /// Why it is not usable, with a hint.
+        problem: String,
+    },
     /// A CI token `trigger` needs is not in the environment.
     #[error("{0}")]
     Token(String),

@@ -13,6 +13,8 @@
 //!   Schemas; [`is_up_to_date`] (`--check`), [`write_manifest`] and [`write_backstage`] (the
 //!   workspace's one atomic writer, [`state::atomic`]).
 //! - [`validate_manifests`]: any manifest files against Kargo's admission rules and the schemas.
+//! - [`plan()`], [`trigger()`] and [`emergency()`]: the rebuild engine's drivers (SPEC §9.3) —
+//!   the plan (and `--what-if`), the CI dispatches, a delay bypassed with a reason.
 //! - [`versions()`]: the tags of an image from its registry, newest version first
 //!   ([`VersionsReport`]).
 //! - [`BaseImagesReport`] and [`ParsedRef`]: the SPEC §10 contracts of `analyzer base-images` and
@@ -32,6 +34,7 @@ mod analyze;
 mod base_images;
 mod commit;
 mod dir;
+mod emergency;
 mod error;
 pub mod limits;
 mod manifests;
@@ -54,10 +57,11 @@ pub use base_images::{
 };
 pub use commit::{Changes, author, commit_message};
 pub use dir::{Config, FactoryDir};
+pub use emergency::{EmergencyOptions, EmergencyReport, EmergencyTarget, emergency};
 pub use error::{JobError, SchemasError, UsageError};
 pub use manifests::{ManifestReport, Problem, load_schemas, validate_manifests};
 pub use parse_ref::ParsedRef;
-pub use plan::{PlanReport, plan};
+pub use plan::{PlanReport, WhatIfReport, plan, what_if};
 pub use synthesize::{
     LOCK_TIMEOUT, SynthOptions, Synthesis, is_up_to_date, load_for_synthesis, synthesize,
     write_backstage, write_manifest,

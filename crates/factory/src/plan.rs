@@ -3,13 +3,15 @@
 
 use std::fmt;
 
+use model::reference::ImageRef;
+use model::state::State;
 use model::time::Timestamp;
-use rebuild::{Hold, Plan};
+use rebuild::{Hold, Plan, Scope};
 use serde::Serialize;
 
 use crate::analyze::FileError;
 use crate::dir::FactoryDir;
-use crate::error::JobError;
+use crate::error::{JobError, UsageError};
 
 /// The report of [`plan`]: the plan (`{"now", "due", "pending", "blocked", "bypasses30d"}`) and
 /// the state files that could not be loaded (their images are left out).
@@ -50,6 +52,151 @@ pub fn plan(dir: &FactoryDir, now: Timestamp) -> Result<PlanReport, JobError> {
         plan: rebuild::plan(&loaded.state, &config.settings, now),
         load_errors: loaded.errors.iter().map(FileError::from).collect(),
     })
+}
+
+/// The report of [`what_if`]: the rebuilds a move would cause (`analyzer plan --what-if`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct WhatIfReport {
+    /// The reference as given.
+    pub reference: String,
+    /// `base` or `image`.
+    pub kind: &'static str,
+    /// The answer.
+    #[serde(flatten)]
+    pub what_if: rebuild::WhatIf,
+    /// State files that could not be loaded (their images are left out).
+    pub load_errors: Vec<FileError>,
+}
+
+impl WhatIfReport {
+    /// Whether every state file loaded.
+    pub fn is_success(&self) -> bool {
+        self.load_errors.is_empty()
+    }
+}
+
+/// The rebuilds, across the whole fleet, if `reference` moved at `at` ([`rebuild::what_if`]):
+/// `reference` is a watched base (by id or reference, `node:22`) or a managed image (by name or
+/// repository), whose new build cascades to its children.
+///
+/// # Errors
+/// [`UsageError::WhatIf`] when `reference` is neither; configuration errors; the state directory
+/// cannot be read.
+pub fn what_if(dir: &FactoryDir, reference: &str, at: Timestamp) -> Result<WhatIfReport, JobError> {
+    let config = dir.config()?;
+    let mut loaded = dir.load_state(at)?;
+    for image in &config.images {
+        if let Some(state) = loaded.state.images.get_mut(&image.name) {
+            state.enrollment = image.clone();
+        }
+    }
+    let state = &loaded.state;
+    let (kind, scope) = resolve(state, reference)?;
+    Ok(WhatIfReport {
+        reference: reference.to_owned(),
+        kind,
+        what_if: rebuild::what_if(state, &config.settings, &scope, at),
+        load_errors: loaded.errors.iter().map(FileError::from).collect(),
+    })
+}
+
+/// A managed image (name or repository) or a watched base (id or reference).
+fn resolve(state: &State, text: &str) -> Result<(&'static str, Scope), UsageError> {
+    let managed = |name: &str| state.images.get(name).is_some_and(|i| i.is_managed());
+    if managed(text) {
+        return Ok(("image", Scope::Image(text.to_owned())));
+    }
+    if state.bases.get(text).is_some_and(|b| b.watch.is_some()) {
+        return Ok(("base", Scope::Base(text.to_owned())));
+    }
+    let reference = ImageRef::parse_normalized(text).map_err(|e| UsageError::WhatIf {
+        reference: text.to_owned(),
+        problem: format!("it is not an image reference: {e}"),
+    })?;
+    let canonical_name = reference.name();
+    if let Some((name, _)) = state.images.iter().find(|(_, i)| {
+        i.is_managed()
+            && ImageRef::parse_normalized(&format!(
+                "{}/{}",
+                i.enrollment.registry, i.enrollment.repository
+            ))
+            .is_ok_and(|r| r.name() == canonical_name)
+    }) {
+        return Ok(("image", Scope::Image(name.clone())));
+    }
+    let canonical = reference.canonical();
+    if let Some((id, _)) = state
+        .bases
+        .iter()
+        .find(|(_, b)| b.reference == canonical && b.watch.is_some())
+    {
+        return Ok(("base", Scope::Base(id.clone())));
+    }
+    let watched: Vec<&str> = state
+        .bases
+        .values()
+        .filter(|b| b.watch.is_some() && b.reference.starts_with(&canonical_name))
+        .map(|b| b.reference.as_str())
+        .collect();
+    let hint = if watched.is_empty() {
+        "no image of the fleet builds on it; `ls state/base-images/` lists the watched bases"
+            .to_owned()
+    } else {
+        format!("the fleet watches {}", watched.join(", "))
+    };
+    Err(UsageError::WhatIf {
+        reference: text.to_owned(),
+        problem: format!("{canonical} is neither a watched base nor a managed image: {hint}"),
+    })
+}
+
+/// The text of `analyzer plan --what-if`.
+impl fmt::Display for WhatIfReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let w = &self.what_if;
+        writeln!(
+            f,
+            "if {} {} moved at {}: {} rebuild(s)",
+            self.kind,
+            w.moved,
+            w.at,
+            w.rebuilds.len()
+        )?;
+        let mut rows = vec![[
+            "DUE AT".to_owned(),
+            "IMAGE".to_owned(),
+            "PRIORITY".to_owned(),
+            "DEPTH".to_owned(),
+            "NOTE".to_owned(),
+        ]];
+        for r in &w.rebuilds {
+            let mut note = r
+                .after
+                .as_ref()
+                .map(|p| format!("after {p}'s build"))
+                .unwrap_or_default();
+            if r.needs_approval {
+                if !note.is_empty() {
+                    note.push_str("; ");
+                }
+                note.push_str("needs approval (autoRebuild: false)");
+            }
+            rows.push([
+                r.due_at.to_string(),
+                r.image.clone(),
+                lower(&r.priority),
+                r.depth.to_string(),
+                note,
+            ]);
+        }
+        table(f, &rows)?;
+        for e in &self.load_errors {
+            writeln!(f, "state file failed: {e}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The text of `analyzer plan`: due, waiting and held images, one per line, aligned.

@@ -248,6 +248,12 @@ pub enum Error {
     /// never shown).
     #[error("the CI token is empty or not a single line of visible characters")]
     Token,
+    /// The notification webhook's URL cannot be used (the URL itself, a secret, is never shown).
+    #[error("the notification webhook URL {problem}")]
+    Webhook {
+        /// What is wrong with it.
+        problem: &'static str,
+    },
 }
 
 /// Sends dispatches; holds one HTTP client and a current-thread runtime for a run, so callers
@@ -312,7 +318,11 @@ impl Dispatcher {
     async fn exchange(&self, wire: &Wire, headers: HeaderMap, token: &str) -> Sent {
         let limits = &self.limits;
         let deadline = Instant::now() + limits.max_total;
-        let url = wire.url.as_str();
+        // A webhook's URL is a secret: logs and messages name it only.
+        let url = match wire.provider {
+            Provider::Webhook => "(the notification webhook)",
+            _ => wire.url.as_str(),
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -392,6 +402,38 @@ impl Dispatcher {
     }
 }
 
+impl Dispatcher {
+    /// Posts the JSON `body` to a notification webhook (`analyzer emergency`), with the same
+    /// retries as a dispatch. The URL is a secret (chat webhooks carry their token in the path):
+    /// it appears in no error, log line or message, where it reads `***`.
+    ///
+    /// # Errors
+    /// [`Error::Webhook`] when the URL is not https (plain http only on the loopback host) or
+    /// carries credentials; then nothing was sent.
+    pub fn notify(&self, url: &Secret, body: String) -> Result<Sent, Error> {
+        let text = url.expose();
+        let refuse = |problem| Error::Webhook { problem };
+        let parsed = Url::parse(text).map_err(|_| refuse("is not a URL"))?;
+        match parsed.scheme() {
+            "https" => {}
+            "http" if is_loopback(&parsed) => {}
+            "http" => return Err(refuse("uses plain http off the loopback host")),
+            _ => return Err(refuse("is not an https URL")),
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(refuse("carries credentials"));
+        }
+        let wire = Wire {
+            provider: Provider::Webhook,
+            url: parsed,
+            body,
+        };
+        let headers = wire.headers("")?;
+        // The URL is scrubbed from every message like a token.
+        Ok(self.runtime.block_on(self.exchange(&wire, headers, text)))
+    }
+}
+
 /// What `analyzer trigger --dry-run` shows of a dispatch: the method and URL, the headers and
 /// the body exactly as [`Dispatcher::send`] would send them, the token replaced by `***`.
 ///
@@ -446,6 +488,8 @@ struct Wire {
 enum Provider {
     GitHub,
     GitLab,
+    /// A notification webhook (JSON in, any success answer).
+    Webhook,
 }
 
 impl Wire {
@@ -562,6 +606,9 @@ impl Wire {
                     HeaderValue::from_static("application/x-www-form-urlencoded"),
                 );
             }
+            Provider::Webhook => {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            }
         }
         Ok(headers)
     }
@@ -577,6 +624,7 @@ impl Provider {
         let field = match self {
             Provider::GitHub => "html_url",
             Provider::GitLab => "web_url",
+            Provider::Webhook => return None,
         };
         let body = match read_capped(response).await {
             Ok(body) => body,

@@ -10,6 +10,10 @@
 //! (`analyzer trigger`, the Kargo CronJob) carry it out.
 
 pub mod dispatch;
+mod emergency;
 mod plan;
+mod what_if;
 
+pub use emergency::{Affected, Emergency, EmergencyError, Scope, declare};
 pub use plan::{Blocked, Due, Hold, Pin, Plan, Waiting, plan};
+pub use what_if::{WhatIf, WhatIfImage, what_if};

@@ -328,7 +328,7 @@ fn ancestors<'a>(managed: &BTreeMap<&'a str, &'a ImageState>, name: &str) -> Vec
 }
 
 /// The longest chain of managed parents above `name` (cycles cut).
-fn depth(managed: &BTreeMap<&str, &ImageState>, name: &str) -> usize {
+pub(crate) fn depth(managed: &BTreeMap<&str, &ImageState>, name: &str) -> usize {
     fn walk(managed: &BTreeMap<&str, &ImageState>, name: &str, path: &mut Vec<String>) -> usize {
         let Some(image) = managed.get(name) else {
             return 0;

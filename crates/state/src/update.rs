@@ -598,11 +598,20 @@ impl<'a> Run<'a> {
             if child.kind != ImageKind::Managed
                 || self.input.frozen_images.contains(name)
                 || !child.managed_parents.contains(&build.image)
-                || child.rebuild.pending.contains(&entry)
+                || child
+                    .rebuild
+                    .pending
+                    .iter()
+                    .any(|p| p.base == entry.base && p.digest == entry.digest)
             {
                 continue;
             }
-            child.rebuild.pending.push(entry.clone());
+            // An emergency covers its cascade: the child's entry is eligible at once.
+            let mut entry = entry.clone();
+            if child.rebuild.bypass.is_some() {
+                entry.eligible_at = self.now;
+            }
+            child.rebuild.pending.push(entry);
             child.rebuild.pending.sort_by(|a, b| {
                 (&a.base, a.seen_at, &a.digest).cmp(&(&b.base, b.seen_at, &b.digest))
             });
