@@ -527,3 +527,275 @@ proptest! {
         }
     }
 }
+
+// ---- emergency (SPEC §9.3, §11 #15) and what-if (§9.2) ----
+
+use image_factory_rebuild::{Emergency, EmergencyError, Scope, declare, what_if};
+
+fn declared(scope: Scope, reason: &str, when: i64) -> Emergency {
+    Emergency {
+        scope,
+        reason: reason.to_owned(),
+        actor: "alice".to_owned(),
+        at: at(when),
+    }
+}
+
+#[test]
+fn an_emergency_on_a_base_covers_its_dependents_and_their_cascade_only() {
+    let mut state = cascade();
+    // `other` on python, whose young update must not slip in; `manual` waits for approval.
+    let e = enrolled(&[("other", 0, "normal", true), ("manual", 500, "low", false)]);
+    let mut other = image(&e[0], &["python"], &[]);
+    other.rebuild.pending = vec![pending("python", 8, 3 * DAY, 0)];
+    state.images.insert("other".into(), other);
+    let mut manual = image(&e[1], &["node", "python"], &[]);
+    manual.rebuild.pending = vec![
+        pending("node", 2, DAY, 500),
+        pending("python", 8, 3 * DAY - HOUR, 500),
+    ];
+    state.images.insert("manual".into(), manual);
+    state.bases.insert(
+        "python".into(),
+        base("python", &[(7, 0), (8, 3 * DAY - HOUR)]),
+    );
+    let before = state.clone();
+    // No reason: refused, nothing changed.
+    for reason in ["", "  \t"] {
+        let err = declare(
+            &mut state,
+            &declared(Scope::Base("node".into()), reason, 3 * DAY),
+        );
+        assert_eq!(err, Err(EmergencyError::NoReason));
+        assert_eq!(state, before);
+    }
+    assert_eq!(
+        declare(
+            &mut state,
+            &declared(Scope::Base("nope".into()), "x", 3 * DAY)
+        ),
+        Err(EmergencyError::UnknownBase("nope".into()))
+    );
+    assert_eq!(state, before);
+
+    let affected = declare(
+        &mut state,
+        &declared(Scope::Base("node".into()), " CVE-1 ", 3 * DAY),
+    )
+    .unwrap();
+    let names: Vec<(&str, Option<&str>)> = affected
+        .iter()
+        .map(|a| (a.image.as_str(), a.via.as_deref()))
+        .collect();
+    // Every image with a pending node entry; none is a descendant of another here but `app` and
+    // `leaf` (direct too: they have node entries of their own).
+    assert_eq!(
+        names,
+        [
+            ("app", None),
+            ("base-img", None),
+            ("leaf", None),
+            ("manual", None)
+        ]
+    );
+    assert!(state.images["other"].rebuild.bypass.is_none());
+    let bypass = state.images["manual"].rebuild.bypass.clone().unwrap();
+    assert_eq!(
+        (bypass.reason.as_str(), bypass.actor.as_str()),
+        ("CVE-1", "alice")
+    );
+    // manual: its node entry is eligible now, its python entry keeps its clock.
+    let eligible: Vec<(&str, Timestamp)> = state.images["manual"]
+        .rebuild
+        .pending
+        .iter()
+        .map(|p| (p.base.as_str(), p.eligible_at))
+        .collect();
+    assert_eq!(
+        eligible,
+        [
+            ("node", at(3 * DAY)),
+            ("python", at(3 * DAY - HOUR + 500 * HOUR))
+        ]
+    );
+    // The plan: manual due now (approval bypassed) as an emergency, python pinned to its soaked
+    // baseline; the bypasses counted.
+    let p = plan(&state, &Settings::default(), at(3 * DAY));
+    let manual = p.due.iter().find(|d| d.image == "manual").unwrap();
+    assert_eq!(manual.reason, RebuildReason::Emergency);
+    let pins: Vec<(&str, String)> = manual
+        .pins
+        .iter()
+        .map(|p| (p.base.as_str(), p.digest.clone()))
+        .collect();
+    assert_eq!(pins, [("node", digest(2)), ("python", digest(7))]);
+    assert_eq!(p.bypasses_30d, 4);
+}
+
+#[test]
+fn an_emergency_on_an_image_reaches_its_children_through_the_cascade() {
+    let mut state = cascade();
+    for name in ["app", "leaf"] {
+        state.images.get_mut(name).unwrap().rebuild.pending.clear();
+    }
+    let affected = declare(
+        &mut state,
+        &declared(Scope::Image("base-img".into()), "fix", 2 * DAY),
+    )
+    .unwrap();
+    let names: Vec<(&str, Option<&str>)> = affected
+        .iter()
+        .map(|a| (a.image.as_str(), a.via.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("base-img", None),
+            ("app", Some("base-img")),
+            ("leaf", Some("app"))
+        ]
+    );
+    // A child with a bypass and nothing eligible is not due: it waits for the parent's build.
+    let p = plan(&state, &Settings::default(), at(2 * DAY));
+    assert_eq!(due_names(&p), ["base-img"]);
+    // Nothing pending: refused with a hint.
+    let err = declare(
+        &mut state,
+        &declared(Scope::Image("app".into()), "x", 2 * DAY),
+    );
+    assert_eq!(
+        err,
+        Err(EmergencyError::NothingPending("image `app`".into()))
+    );
+    assert!(err.unwrap_err().to_string().contains("analyzer check"));
+    assert_eq!(
+        declare(&mut state, &declared(Scope::Image("ghost".into()), "x", 0)),
+        Err(EmergencyError::UnknownImage("ghost".into()))
+    );
+}
+
+#[test]
+fn what_if_lists_dependents_by_delay_and_the_cascade_after_the_parent() {
+    let e = enrolled(&[
+        ("parent", 48, "high", true),
+        ("child", 24, "normal", true),
+        ("slow", 168, "critical", true),
+        ("manual", 24, "low", false),
+        ("unrelated", 1, "normal", true),
+    ]);
+    let mut state = State::default();
+    state
+        .images
+        .insert("parent".into(), image(&e[0], &["node"], &[]));
+    // child: on node itself too, due a day before its parent's rebuild: rebuilt twice.
+    state
+        .images
+        .insert("child".into(), image(&e[1], &["node"], &["parent"]));
+    state
+        .images
+        .insert("slow".into(), image(&e[2], &["node"], &[]));
+    state
+        .images
+        .insert("manual".into(), image(&e[3], &["node"], &[]));
+    state
+        .images
+        .insert("unrelated".into(), image(&e[4], &["python"], &[]));
+    state.bases.insert("node".into(), base("node", &[(1, 0)]));
+    let settings = Settings::default();
+    let w = what_if(&state, &settings, &Scope::Base("node".into()), at(0));
+    let rows: Vec<(&str, Timestamp, Option<&str>, bool)> = w
+        .rebuilds
+        .iter()
+        .map(|r| {
+            (
+                r.image.as_str(),
+                r.due_at,
+                r.after.as_deref(),
+                r.needs_approval,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("child", at(DAY), None, false),
+            ("manual", at(DAY), None, true),
+            ("parent", at(2 * DAY), None, false),
+            ("child", at(2 * DAY), Some("parent"), false),
+            ("slow", at(7 * DAY), None, false),
+        ]
+    );
+    // A child whose own delay ends after its parent's: one rebuild, after the parent.
+    state
+        .images
+        .get_mut("child")
+        .unwrap()
+        .enrollment
+        .rebuild_delay = Duration::from_hours(72);
+    let w = what_if(&state, &settings, &Scope::Base("node".into()), at(0));
+    let child: Vec<(Timestamp, Option<&str>)> = w
+        .rebuilds
+        .iter()
+        .filter(|r| r.image == "child")
+        .map(|r| (r.due_at, r.after.as_deref()))
+        .collect();
+    assert_eq!(child, [(at(3 * DAY), Some("parent"))]);
+    // A managed image's new build: its children only.
+    let w = what_if(&state, &settings, &Scope::Image("parent".into()), at(0));
+    assert_eq!(w.rebuilds.len(), 1);
+    assert_eq!(w.rebuilds[0].image, "child");
+    assert_eq!(w.rebuilds[0].due_at, at(0));
+    // Pure.
+    assert_eq!(
+        w,
+        what_if(&state, &settings, &Scope::Image("parent".into()), at(0))
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// SPEC §11 #15: an emergency without a reason is refused and changes nothing; with one, every
+    /// affected image carries the bypass with that reason, its covered entries are eligible, and
+    /// the next plan makes each directly affected image due or holds it only for a rebuild in
+    /// flight or a parent.
+    #[test]
+    fn an_emergency_needs_a_reason_and_is_recorded(
+        (state, settings, now) in fleet(),
+        reason in "[ a-z]{0,6}",
+        base in 0usize..4,
+    ) {
+        let mut after = state.clone();
+        let scope = Scope::Base(format!("b{base}"));
+        let result = declare(&mut after, &Emergency {
+            scope,
+            reason: reason.clone(),
+            actor: "ops".into(),
+            at: at(now),
+        });
+        if reason.trim().is_empty() {
+            prop_assert_eq!(result, Err(EmergencyError::NoReason));
+            prop_assert_eq!(&after, &state);
+            return Ok(());
+        }
+        let Ok(affected) = result else {
+            prop_assert_eq!(&after, &state);
+            return Ok(());
+        };
+        prop_assert!(!affected.is_empty());
+        let p = plan(&after, &settings, at(now));
+        for a in &affected {
+            let image = &after.images[&a.image];
+            prop_assert_eq!(image.rebuild.bypass.as_ref().map(|b| b.reason.as_str()), Some(reason.trim()));
+            for entry in &a.entries {
+                prop_assert!(entry.eligible_at <= at(now));
+            }
+            if a.via.is_none() {
+                let due = p.due.iter().any(|d| d.image == a.image && d.reason == RebuildReason::Emergency);
+                let held = p.blocked.iter().any(|b| b.image == a.image
+                    && matches!(b.reason, Hold::InFlight | Hold::Parent { .. }));
+                prop_assert!(due || held, "{} neither due nor held: {:?}", a.image, p);
+            }
+        }
+    }
+}
