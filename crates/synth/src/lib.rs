@@ -28,8 +28,6 @@
 pub mod backstage;
 pub mod check;
 pub mod error;
-// Not used yet: `check` runs it from the next commit on.
-#[allow(dead_code)]
 mod expression;
 #[cfg(feature = "test-util")]
 #[doc(hidden)]

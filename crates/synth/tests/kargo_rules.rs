@@ -714,6 +714,14 @@ fn own_rules_names_expressions_steps_structure() {
             ("empty ${{ }}", |d| {
                 *at(d, "PromotionTask", "notify", "/spec/steps/0/config/text") = json!("${{ }}");
             }),
+            ("nested map: Kargo ends ${{ at the first }}", |d| {
+                *at(d, "PromotionTask", "notify", "/spec/steps/0/config/text") =
+                    json!(r#"${{ quote({"a": {"b": vars.message}}) }}"#);
+            }),
+            ("expression that does not parse", |d| {
+                *at(d, "PromotionTask", "notify", "/spec/steps/0/config/text") =
+                    json!("${{ vars.message + }}");
+            }),
         ],
     );
     assert_each_breaks_only(
