@@ -624,13 +624,17 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
     }
     if let Some(expr) =
         str_of(spec.and_then(|s| get(s, &["freightCreationCriteria", "expression"])))
-        && expr.contains("${{")
     {
-        c.push(
-            doc,
-            Rule::BareExpression,
-            "freightCreationCriteria.expression is written without `${{ }}`",
-        );
+        if expr.contains("${{") {
+            c.push(
+                doc,
+                Rule::BareExpression,
+                "freightCreationCriteria.expression is written without `${{ }}`",
+            );
+        } else if let Err(problem) = crate::expression::check_bare(expr) {
+            let message = format!("freightCreationCriteria.expression: {problem}");
+            c.push(doc, Rule::Expressions, message);
+        }
     }
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (i, sub) in arr(spec.and_then(|s| s.get("subscriptions")))
@@ -878,14 +882,18 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
         }
         if uses == Some("http") {
             for key in ["successExpression", "failureExpression"] {
-                if let Some(expr) = str_of(get(step, &["config", key]))
-                    && expr.contains("${{")
-                {
+                let Some(expr) = str_of(get(step, &["config", key])) else {
+                    continue;
+                };
+                if expr.contains("${{") {
                     c.push(
                         doc,
                         Rule::BareExpression,
                         format!("steps[{i}]: http `{key}` is written without `${{{{ }}}}`"),
                     );
+                } else if let Err(problem) = crate::expression::check_bare(expr) {
+                    let message = format!("steps[{i}]: http `{key}`: {problem}");
+                    c.push(doc, Rule::Expressions, message);
                 }
             }
         }

@@ -3,7 +3,8 @@
 //! ([`template`]: the FIRST closing delimiter ends an expression), and each expression is parsed
 //! with the grammar of expr-lang v1.17.8, the version Kargo v1.11 builds with ([`lexer`],
 //! [`parser`], [`ast`]). [`check`] is what the `Rule::Expressions` check of [`crate::check`]
-//! runs on every string that holds an opening delimiter.
+//! runs on every string that holds a `$`; [`check_bare`] what it runs on the expressions Kargo
+//! compiles without delimiters (`successExpression`, `freightCreationCriteria.expression`).
 //!
 //! This is a syntax check, not a type check: unknown names, wrong argument types and runtime
 //! errors are not found. Everything expr-lang's parser accepts is accepted, except expressions
@@ -68,6 +69,15 @@ pub(crate) enum TemplateError {
         /// meant to have, cut short because it contains the closing delimiter.
         intended: Option<usize>,
     },
+    /// An expression Kargo compiles without delimiters that expr-lang cannot compile.
+    Bare {
+        /// The expression.
+        body: String,
+        /// The syntax error.
+        error: SyntaxError,
+        /// Column of the error in the expression.
+        column: usize,
+    },
 }
 
 /// The column (from 1, in characters) of byte offset `at` of `s`.
@@ -110,6 +120,18 @@ pub(crate) fn check(template: &str) -> Result<(), TemplateError> {
         }
     }
     Ok(())
+}
+
+/// Checks an expression Kargo compiles as it is, without delimiters (an http step's
+/// `successExpression`, a Warehouse's `freightCreationCriteria.expression`).
+pub(crate) fn check_bare(expression: &str) -> Result<(), TemplateError> {
+    parse(expression)
+        .map(|_| ())
+        .map_err(|error| TemplateError::Bare {
+            body: expression.to_owned(),
+            column: column(expression, error.at),
+            error,
+        })
 }
 
 fn syntax_error(template: &str, e: &Expression<'_>, error: SyntaxError) -> TemplateError {
@@ -164,6 +186,15 @@ impl fmt::Display for TemplateError {
                 }
                 Ok(())
             }
+            Self::Bare {
+                body,
+                error,
+                column,
+            } => write!(
+                f,
+                "the expression `{}` does not parse: {error} at column {column}",
+                shorten(body)
+            ),
             Self::Syntax {
                 delimiters,
                 open,
