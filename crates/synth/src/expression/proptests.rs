@@ -1,6 +1,7 @@
 //! Properties of the parser over random syntax trees: every tree, printed, parses back to the same
 //! tree; and printed between Kargo's delimiters (`${{ }}`, or `${% %}` when the text holds `}}`),
-//! it passes [`super::check`].
+//! it passes [`super::check`]; and no input, random text or random token soup, makes the parser or
+//! the template check panic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::borrow::Cow;
@@ -237,8 +238,30 @@ fn fix(e: Expr<'static>, in_predicate: bool) -> Expr<'static> {
     }
 }
 
+/// Text made of expr-lang tokens and Kargo delimiters, to reach deep into the parser.
+fn token_soup() -> impl Strategy<Value = String> {
+    let tokens = vec![
+        "a", "b.c", "#", "#index", ".", "?.", "??", "?", ":", "::", "(", ")", "[", "]", "{", "}",
+        ",", ";", "|", "||", "&&", "!", "not", "in", "let", "=", "if", "else", "+", "-", "**",
+        "..", "<", "<=", "1", "1_0", "0x1F", ".5", "1e3", "'s'", "\"t\"", "`r`", "b'x'", "filter(",
+        "map(", "count(", "f(", "true", "nil", " ", "${{", "}}", "${%", "%}", "\\", "\"", "'",
+        "/*", "*/", "//", "\n",
+    ];
+    proptest::collection::vec(proptest::sample::select(tokens), 0..40).prop_map(|t| t.concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_input_panics(text in prop_oneof![any::<String>(), token_soup()]) {
+        let parsed = parse(&text);
+        if let Err(e) = &parsed {
+            prop_assert!(e.at <= text.len() && text.is_char_boundary(e.at), "{text:?}: {e:?}");
+        }
+        let _ = check(&text);
+        let _ = super::check_bare(&text);
+    }
 
     #[test]
     fn printed_trees_parse_back_to_the_same_tree(tree in expr()) {
