@@ -63,6 +63,23 @@ fn invalid_examples_exit_1_valid_exit_0() {
     );
 }
 
+#[test]
+fn nested_map_body_is_rejected_for_its_expression() {
+    // Kargo ends `${{ … }}` at the first `}}`: the http body synth used to generate does not parse.
+    let p = root().join("fixtures/manifests/nested-map-body.k8s.yaml");
+    let out = synth(&["--format", "json", "--validate", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let problems: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(problems.as_array().map(Vec::len), Some(1), "{problems}");
+    assert_eq!(problems[0]["rule"], "expressions", "{problems}");
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at the first `}}`")),
+        "{problems}"
+    );
+}
+
 /// Writes the state of `dir` with the analyze job, from a source root holding one Dockerfile per
 /// image (`FROM` each of its dependencies), so the state is what the state crate produces.
 fn write_state(dir: &Path, deps: &[(&str, &str, &[&str])]) {

@@ -1,7 +1,7 @@
 //! Checks of a set of Kubernetes documents against the rules Kargo's admission webhooks (and Argo
 //! Rollouts) enforce, which JSON Schemas cannot express (`../shared/kargo/README.md`, rules 1–12),
 //! plus image-factory's own rules of SPEC §8.2: names are DNS-1123 labels ≤ 63, no dangling
-//! references, no cycles, durations in hours, well-formed `${{ }}` expressions.
+//! references, no cycles, durations in hours, `${{ }}` expressions that Kargo can parse.
 //!
 //! The checks work on parsed documents ([`serde_json::Value`]), so they apply equally to what synth
 //! generates and to any manifest file a user hands to `synth --validate`.
@@ -529,44 +529,24 @@ fn check_names(c: &mut Checker, doc: &Doc<'_>) {
     }
 }
 
-/// Every `${{` is closed by a `}}`, and expressions are not nested.
+/// Every `${{ }}` / `${% %}` expression is closed, non-empty and parses as Kargo cuts and parses
+/// it ([`crate::expression::check`]).
 fn check_expressions(c: &mut Checker, doc: &Doc<'_>, v: &Value) {
     match v {
         Value::String(s) => {
             // The `$` search (memchr) first: few strings hold one, and a substring search
             // costs more to set up than to run on a short string.
             if s.contains('$')
-                && s.contains("${{")
-                && let Err(message) = expressions_well_formed(s)
+                && let Err(problem) = crate::expression::check(s)
             {
                 let snippet: String = s.chars().take(80).collect();
-                c.push(doc, Rule::Expressions, format!("{message} in `{snippet}`"));
+                c.push(doc, Rule::Expressions, format!("{problem} in `{snippet}`"));
             }
         }
         Value::Array(items) => items.iter().for_each(|i| check_expressions(c, doc, i)),
         Value::Object(map) => map.values().for_each(|i| check_expressions(c, doc, i)),
         _ => {}
     }
-}
-
-/// Whether every `${{ … }}` in `s` is closed and has a non-empty body.
-fn expressions_well_formed(s: &str) -> Result<(), String> {
-    let mut rest = s;
-    while let Some(start) = rest.find("${{") {
-        let after = &rest[start + 3..];
-        let Some(end) = after.find("}}") else {
-            return Err("`${{` without a closing `}}`".to_owned());
-        };
-        let body = &after[..end];
-        if body.contains("${{") {
-            return Err("nested `${{`".to_owned());
-        }
-        if body.trim().is_empty() {
-            return Err("empty `${{ }}` expression".to_owned());
-        }
-        rest = &after[end + 2..];
-    }
-    Ok(())
 }
 
 fn check_project(c: &mut Checker, doc: &Doc<'_>) {
@@ -644,13 +624,17 @@ fn check_warehouse(c: &mut Checker, doc: &Doc<'_>) {
     }
     if let Some(expr) =
         str_of(spec.and_then(|s| get(s, &["freightCreationCriteria", "expression"])))
-        && expr.contains("${{")
     {
-        c.push(
-            doc,
-            Rule::BareExpression,
-            "freightCreationCriteria.expression is written without `${{ }}`",
-        );
+        if expr.contains("${{") {
+            c.push(
+                doc,
+                Rule::BareExpression,
+                "freightCreationCriteria.expression is written without `${{ }}`",
+            );
+        } else if let Err(problem) = crate::expression::check_bare(expr) {
+            let message = format!("freightCreationCriteria.expression: {problem}");
+            c.push(doc, Rule::Expressions, message);
+        }
     }
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (i, sub) in arr(spec.and_then(|s| s.get("subscriptions")))
@@ -898,14 +882,18 @@ fn check_steps(c: &mut Checker, doc: &Doc<'_>, steps: &[Value]) {
         }
         if uses == Some("http") {
             for key in ["successExpression", "failureExpression"] {
-                if let Some(expr) = str_of(get(step, &["config", key]))
-                    && expr.contains("${{")
-                {
+                let Some(expr) = str_of(get(step, &["config", key])) else {
+                    continue;
+                };
+                if expr.contains("${{") {
                     c.push(
                         doc,
                         Rule::BareExpression,
                         format!("steps[{i}]: http `{key}` is written without `${{{{ }}}}`"),
                     );
+                } else if let Err(problem) = crate::expression::check_bare(expr) {
+                    let message = format!("steps[{i}]: http `{key}`: {problem}");
+                    c.push(doc, Rule::Expressions, message);
                 }
             }
         }
@@ -1040,8 +1028,23 @@ mod tests {
 
     #[test]
     fn expressions() {
-        assert!(expressions_well_formed("a ${{ x }} b ${{ y }}").is_ok());
-        assert!(expressions_well_formed("${{ x").is_err());
-        assert!(expressions_well_formed("${{ }}").is_err());
+        let problems = |s: &str| {
+            let v = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "c"}, "data": {"k": s}});
+            check_one(0, &v).0
+        };
+        assert_eq!(problems("a ${{ x }} b ${% {\"a\": {}} %}"), vec![]);
+        for bad in [
+            "${{ x",
+            "${{ }}",
+            "${{ x + }}",
+            "${{ {\"a\": {\"b\": 1}} }}",
+        ] {
+            let found = problems(bad);
+            assert!(
+                found.len() == 1 && found[0].rule == Rule::Expressions,
+                "{bad}: {found:?}"
+            );
+        }
     }
 }

@@ -28,6 +28,7 @@
 pub mod backstage;
 pub mod check;
 pub mod error;
+mod expression;
 #[cfg(feature = "test-util")]
 #[doc(hidden)]
 pub mod fleet;

@@ -15,7 +15,7 @@ pub enum Rule {
     Structure,
     /// Object and namespace names are DNS-1123 labels/subdomains (SPEC §8.2).
     Names,
-    /// Every `${{` is closed and non-empty (SPEC §8.2).
+    /// Every `${{ }}` / `${% %}` expression is closed, non-empty and parses as Kargo reads it (SPEC §8.2).
     Expressions,
     /// `uses:` names an open-source Kargo v1.11 step.
     UnknownStep,

@@ -714,6 +714,33 @@ fn own_rules_names_expressions_steps_structure() {
             ("empty ${{ }}", |d| {
                 *at(d, "PromotionTask", "notify", "/spec/steps/0/config/text") = json!("${{ }}");
             }),
+            ("nested map: Kargo ends ${{ at the first }}", |d| {
+                *at(d, "PromotionTask", "notify", "/spec/steps/0/config/text") =
+                    json!(r#"${{ quote({"a": {"b": vars.message}}) }}"#);
+            }),
+            ("expression that does not parse", |d| {
+                *at(d, "PromotionTask", "notify", "/spec/steps/0/config/text") =
+                    json!("${{ vars.message + }}");
+            }),
+            ("http successExpression that does not parse", |d| {
+                *at(
+                    d,
+                    "Stage",
+                    "soak",
+                    "/spec/promotionTemplate/spec/steps/0/config/successExpression",
+                ) = json!("response.status = 200");
+            }),
+            (
+                "freightCreationCriteria.expression that does not parse",
+                |d| {
+                    *at(
+                        d,
+                        "Warehouse",
+                        "w",
+                        "/spec/freightCreationCriteria/expression",
+                    ) = json!("imageFrom('docker.io/library/debian').Tag != '");
+                },
+            ),
         ],
     );
     assert_each_breaks_only(
