@@ -34,6 +34,26 @@ fn invalid_examples_exit_1_valid_exit_0() {
             .collect();
         paths.sort();
         for p in paths {
+            if kind == "valid" && p.ends_with("03-stages-soak.yaml") {
+                // Its http body nests a map in `${{ }}`: Kargo ends the expression at the first
+                // `}}`, so this "valid" example fails at runtime; refused for that rule alone.
+                let out = synth(&["--format", "json", "--validate", p.to_str().unwrap()]);
+                assert_eq!(out.status.code(), Some(1));
+                let problems: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                let rules: Vec<&str> = problems
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["rule"].as_str().unwrap())
+                    .collect();
+                // Alone, its references to the other files dangle (rule 6).
+                assert!(
+                    rules.contains(&"expressions")
+                        && rules.iter().all(|r| *r == "expressions" || *r == "rule 6"),
+                    "{problems}"
+                );
+                continue;
+            }
             if kind == "valid" {
                 valid.push(p.to_string_lossy().into_owned());
                 continue;

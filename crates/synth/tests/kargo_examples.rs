@@ -332,9 +332,40 @@ fn valid_examples_pass_together() {
     let Some(paths) = files("valid") else { return };
     let mut all = String::new();
     for path in paths {
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        if path.ends_with(SOAK_EXAMPLE) {
+            // The shared "valid" example carries the nested-map body Kargo cuts at its first
+            // `}}` (pkg/expressions/json_templates.go): every promotion of that Stage would fail.
+            // It is refused for that alone; with Kargo's other delimiter it passes.
+            // Alone, its references to the other files dangle (rule 6).
+            let problems = common::problems(&text);
+            assert!(
+                problems
+                    .iter()
+                    .filter(|p| p.contains(": expressions: "))
+                    .count()
+                    == 1
+                    && problems
+                        .iter()
+                        .all(|p| p.contains(": expressions: ") || p.contains(": rule 6: ")),
+                "{problems:#?}"
+            );
+            assert_eq!(text.matches(NESTED_BODY).count(), 1, "the example changed");
+            text = text.replace(
+                NESTED_BODY,
+                &NESTED_BODY
+                    .replace("${{", "${%")
+                    .replace("}}) }}", "}}) %}"),
+            );
+        }
         all.push_str("---\n");
-        all.push_str(&std::fs::read_to_string(&path).unwrap());
+        all.push_str(&text);
         all.push('\n');
     }
     common::assert_valid(&all);
 }
+
+/// The shared valid example whose http body Kargo cannot evaluate.
+const SOAK_EXAMPLE: &str = "03-stages-soak.yaml";
+const NESTED_BODY: &str =
+    r#"${{ quote({"ref": "main", "inputs": {"base_digest": imageFrom(vars.imageRepo).Digest}}) }}"#;
