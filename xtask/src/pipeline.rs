@@ -60,12 +60,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .count()
     };
     eprintln!(
-        "pipeline: {} validated and analysed; {} written: {} Warehouses, {} Stages, {} AnalysisTemplates, {} objects in all",
+        "pipeline: {} validated and analysed; {} written: {} Warehouses, {} Stages, {} AnalysisTemplates, {} CronJob, {} objects in all",
         dir.display(),
         args.out.display(),
         count("Warehouse"),
         count("Stage"),
         count("AnalysisTemplate"),
+        count("CronJob"),
         text.lines().filter(|l| l.starts_with("kind: ")).count(),
     );
     Ok(())

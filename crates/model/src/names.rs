@@ -205,14 +205,9 @@ pub fn analyze_stage(name: &str) -> String {
     label(&["analyze", name])
 }
 
-/// Stage that holds new digests of base `id` for `delay_hours` hours: `soak-<id>-<N>h`.
-pub fn soak_stage(id: &str, delay_hours: u64) -> String {
-    label(&["soak", id, &format!("{delay_hours}h")])
-}
-
-/// The one Stage that rebuilds managed image `name`: `rebuild-<name>`.
-pub fn rebuild_stage(name: &str) -> String {
-    label(&["rebuild", name])
+/// Stage that records each new digest the `base-<id>` Warehouse finds: `observe-<id>`.
+pub fn observe_stage(id: &str) -> String {
+    label(&["observe", id])
 }
 
 /// Stage for the `index`-th (from 1) `updates` entry of managed image `name`: `update-<name>-<n>`.
@@ -262,9 +257,9 @@ mod tests {
 
     #[test]
     fn kubernetes_names() {
-        assert_eq!(soak_stage("node-22", 168), "soak-node-22-168h");
+        assert_eq!(observe_stage("node-22"), "observe-node-22");
         assert_eq!(update_stage("backstage", 1), "update-backstage-1");
         let long = "x".repeat(200);
-        assert!(is_dns1123_label(&rebuild_stage(&long), MAX_LABEL_LEN));
+        assert!(is_dns1123_label(&observe_stage(&long), MAX_LABEL_LEN));
     }
 }

@@ -167,7 +167,7 @@ impl Default for Defaults {
     }
 }
 
-/// `monitoring`: polling intervals.
+/// `monitoring`: polling intervals and who watches the base images.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Monitoring {
@@ -177,6 +177,10 @@ pub struct Monitoring {
     pub managed_interval: Duration,
     /// Spread the checks of one registry over time.
     pub stagger: bool,
+    /// Who watches the base images: `kargo` (a `base-<id>` Warehouse and an `observe-<id>` Stage
+    /// per base) or `analyzer` (no base Warehouses; the trigger CronJob runs `analyzer check`
+    /// first, one HEAD request per tag instead of Kargo's manifest GETs).
+    pub bases: BaseWatcher,
 }
 
 impl Default for Monitoring {
@@ -185,8 +189,30 @@ impl Default for Monitoring {
             base_interval: Duration::from_hours(24),
             managed_interval: Duration::from_minutes(5),
             stagger: true,
+            bases: BaseWatcher::default(),
         }
     }
+}
+
+/// `monitoring.bases`: what notices that a base image's tag moved (SPEC §8.1, §9.3).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum BaseWatcher {
+    /// Kargo Warehouses poll the registries; an `observe-<id>` Stage records each new digest.
+    #[default]
+    Kargo,
+    /// `analyzer check` (run by the trigger CronJob before `analyzer trigger`) asks the registries.
+    Analyzer,
+}
+
+impl BaseWatcher {
+    /// Accepted spellings.
+    pub const CHOICES: &'static [(&'static str, BaseWatcher)] = &[
+        ("kargo", BaseWatcher::Kargo),
+        ("analyzer", BaseWatcher::Analyzer),
+    ];
 }
 
 /// `registries.<host>`: how `analyzer check` talks to one registry.
@@ -491,7 +517,7 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
         }
     }
     if let Some(node) = f.get("monitoring") {
-        let keys = ["baseInterval", "managedInterval", "stagger"];
+        let keys = ["baseInterval", "managedInterval", "stagger", "bases"];
         if let Some(g) = d.fields(node, "monitoring", &keys) {
             for (key, slot) in [
                 ("baseInterval", &mut s.monitoring.base_interval),
@@ -512,6 +538,9 @@ fn decode(d: &mut Decoder<'_>, root: &Node) -> Option<Settings> {
             }
             if let Some(v) = d.bool(&g, "stagger", "monitoring") {
                 s.monitoring.stagger = v;
+            }
+            if let Some(v) = d.choice(&g, "bases", "monitoring", BaseWatcher::CHOICES) {
+                s.monitoring.bases = v;
             }
         }
     }
@@ -947,6 +976,17 @@ mod tests {
         assert_eq!(s.defaults.rebuild_delay, Duration::ZERO);
         assert_eq!(s.defaults.priority, Priority::High);
         assert_eq!(s.state_repo.branch, "prod");
+        assert_eq!(s.monitoring.bases, BaseWatcher::Kargo);
+    }
+
+    #[test]
+    fn base_watcher() {
+        let (s, diags) = parse("monitoring: {bases: analyzer}", "factory.yaml");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(s.unwrap().monitoring.bases, BaseWatcher::Analyzer);
+        let (s, diags) = parse("monitoring: {bases: registry}", "factory.yaml");
+        assert!(s.is_none());
+        assert_eq!(diags.len(), 1, "{diags:?}");
     }
 
     #[test]

@@ -94,13 +94,12 @@ proptest! {
 
     /// SPEC §11 #19: every generated Kubernetes name is a DNS-1123 label ≤ 63, whatever the input.
     #[test]
-    fn every_generated_name_is_a_label(name in "\\PC{0,120}", id in "\\PC{0,120}", hours in any::<u64>(), n in any::<usize>()) {
+    fn every_generated_name_is_a_label(name in "\\PC{0,120}", id in "\\PC{0,120}", n in any::<usize>()) {
         for generated in [
             names::image_warehouse(&name),
             names::base_warehouse(&id),
             names::analyze_stage(&name),
-            names::soak_stage(&id, hours),
-            names::rebuild_stage(&name),
+            names::observe_stage(&id),
             names::update_stage(&name, n),
             names::label(&[&name, &id]),
         ] {

@@ -158,7 +158,8 @@ fn generate_check_and_exit_codes() {
         String::from_utf8_lossy(&r.stderr)
     );
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.contains("name: rebuild-web") && text.contains("name: rebuild-api"));
+    assert!(text.contains("name: analyze-web") && text.contains("name: analyze-api"));
+    assert!(text.contains("name: observe-node-22") && !text.contains("name: rebuild-"));
     let r = synth(&["--factory-dir", d, "--check", "--out", o]);
     assert_eq!(r.status.code(), Some(0));
     let r = synth(&["--validate", o]);
@@ -210,7 +211,10 @@ fn generate_check_and_exit_codes() {
     // Drift: a changed input makes --check fail and leaves the file alone.
     std::fs::write(
         dir.join("images.yaml"),
-        images.replace("autoRebuild: false", "autoRebuild: true"),
+        images.replace(
+            "source: {repo: acme/api}",
+            "source: {repo: acme/api, branch: dev}",
+        ),
     )
     .unwrap();
     let r = synth(&["--factory-dir", d, "--check", "--out", o]);

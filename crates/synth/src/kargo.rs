@@ -1,6 +1,6 @@
 //! Typed Kubernetes objects we emit: Kargo (`kargo.akuity.io/v1alpha1`: Project, ProjectConfig,
-//! Warehouse, Stage), Argo Rollouts (`argoproj.io/v1alpha1`: AnalysisTemplate) and core kinds
-//! (Namespace, ServiceAccount, ConfigMap).
+//! Warehouse, Stage), Argo Rollouts (`argoproj.io/v1alpha1`: AnalysisTemplate), core kinds
+//! (Namespace, ServiceAccount, ConfigMap) and `batch/v1` CronJob.
 //!
 //! Only the fields image-factory uses are modelled. Field order is the order written; maps are
 //! `BTreeMap`s, so serialisation is deterministic. Every type also deserialises (unknown fields are
@@ -16,6 +16,8 @@ pub const KARGO_API: &str = "kargo.akuity.io/v1alpha1";
 pub const ROLLOUTS_API: &str = "argoproj.io/v1alpha1";
 /// `apiVersion` of core kinds.
 pub const CORE_API: &str = "v1";
+/// `apiVersion` of `CronJob` (and `Job`).
+pub const BATCH_API: &str = "batch/v1";
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -252,22 +254,9 @@ pub struct PromotionTemplate {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PromotionTemplateSpec {
-    /// Variables the steps read as `vars.<name>` (literal values: text from images.yaml goes
-    /// here, never into an expression).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub vars: Vec<Var>,
-    /// Steps.
+    /// Steps (at least one: a Stage without steps is a control-flow Stage, which never promotes
+    /// and never runs its verification).
     pub steps: Vec<Step>,
-}
-
-/// A promotion variable.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Var {
-    /// Name (`^[a-zA-Z_]\w*$`).
-    pub name: String,
-    /// Literal value.
-    pub value: String,
 }
 
 /// A promotion step.
@@ -279,27 +268,14 @@ pub struct Step {
     /// Alias (outputs are read as `outputs.<as>`).
     #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
-    /// Retry policy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry: Option<StepRetry>,
     /// The step's configuration.
     pub config: StepConfig,
-}
-
-/// Step retry policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StepRetry {
-    /// Consecutive errors tolerated.
-    pub error_threshold: u32,
 }
 
 /// The `config` of the built-in steps we use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum StepConfig {
-    /// `http`.
-    Http(HttpConfig),
     /// `git-clone`.
     GitClone(GitCloneConfig),
     /// `kustomize-set-image`.
@@ -312,36 +288,6 @@ pub enum StepConfig {
     GitPush(GitPushConfig),
     /// `compose-output`: named values recorded with the promotion (no side effect).
     ComposeOutput(BTreeMap<String, String>),
-}
-
-/// `http` step config.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct HttpConfig {
-    /// HTTP method.
-    pub method: String,
-    /// URL.
-    pub url: String,
-    /// Headers.
-    pub headers: Vec<HttpHeader>,
-    /// Body (an expression building JSON with `quote`).
-    pub body: String,
-    /// Request timeout.
-    pub timeout: String,
-    /// Success condition (an expression WITHOUT `${{ }}`).
-    pub success_expression: String,
-    /// Failure condition (an expression WITHOUT `${{ }}`).
-    pub failure_expression: String,
-}
-
-/// An HTTP header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct HttpHeader {
-    /// Name.
-    pub name: String,
-    /// Value.
-    pub value: String,
 }
 
 /// `git-clone` step config.
@@ -493,9 +439,6 @@ pub struct AnalysisArg {
 pub struct Metric {
     /// Name (≤ 24 characters so Job names stay ≤ 63).
     pub name: String,
-    /// Wait before the first measurement (the soak mechanism).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub initial_delay: Option<String>,
     /// Measurements.
     pub count: u32,
     /// Failures tolerated.
@@ -664,6 +607,50 @@ pub struct Volume {
 #[serde(deny_unknown_fields)]
 pub struct EmptyDir {}
 
+/// `batch/v1` `CronJob`: the Job that runs `analyzer trigger` (and `analyzer check`) on a
+/// schedule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CronJob {
+    /// `batch/v1`.
+    pub api_version: String,
+    /// `CronJob`.
+    pub kind: String,
+    /// Metadata.
+    pub metadata: ObjectMeta,
+    /// Spec.
+    pub spec: CronJobSpec,
+}
+
+/// `CronJob.spec` (subset).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CronJobSpec {
+    /// Five cron fields (`trigger.schedule`).
+    pub schedule: String,
+    /// `Forbid`: a tick that finds the previous run still going is skipped, never run alongside.
+    pub concurrency_policy: String,
+    /// A tick missed by more than this many seconds (controller down) is skipped.
+    pub starting_deadline_seconds: u32,
+    /// Finished Jobs kept for inspection.
+    pub successful_jobs_history_limit: u32,
+    /// Failed Jobs kept for inspection.
+    pub failed_jobs_history_limit: u32,
+    /// The Job created at each tick.
+    pub job_template: JobTemplate,
+}
+
+/// `CronJob.spec.jobTemplate`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobTemplate {
+    /// Job metadata (labels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<JobMetadata>,
+    /// Job spec.
+    pub spec: JobSpec,
+}
+
 /// Core `Namespace`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -718,6 +705,8 @@ pub enum Object {
     ServiceAccount(ServiceAccount),
     /// ConfigMap.
     ConfigMap(ConfigMap),
+    /// CronJob.
+    CronJob(CronJob),
     /// Warehouse.
     Warehouse(Warehouse),
     /// AnalysisTemplate.
@@ -735,6 +724,7 @@ impl Object {
             Object::ProjectConfig(o) => &o.kind,
             Object::ServiceAccount(o) => &o.kind,
             Object::ConfigMap(o) => &o.kind,
+            Object::CronJob(o) => &o.kind,
             Object::Warehouse(o) => &o.kind,
             Object::AnalysisTemplate(o) => &o.kind,
             Object::Stage(o) => &o.kind,
@@ -749,6 +739,7 @@ impl Object {
             Object::ProjectConfig(o) => &o.metadata,
             Object::ServiceAccount(o) => &o.metadata,
             Object::ConfigMap(o) => &o.metadata,
+            Object::CronJob(o) => &o.metadata,
             Object::Warehouse(o) => &o.metadata,
             Object::AnalysisTemplate(o) => &o.metadata,
             Object::Stage(o) => &o.metadata,
@@ -777,6 +768,7 @@ impl<'de> Deserialize<'de> for Object {
             "ProjectConfig" => Object::ProjectConfig(serde_json::from_value(value).map_err(map)?),
             "ServiceAccount" => Object::ServiceAccount(serde_json::from_value(value).map_err(map)?),
             "ConfigMap" => Object::ConfigMap(serde_json::from_value(value).map_err(map)?),
+            "CronJob" => Object::CronJob(serde_json::from_value(value).map_err(map)?),
             "Warehouse" => Object::Warehouse(serde_json::from_value(value).map_err(map)?),
             "AnalysisTemplate" => {
                 Object::AnalysisTemplate(serde_json::from_value(value).map_err(map)?)

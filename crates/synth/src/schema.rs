@@ -308,5 +308,10 @@ mod tests {
             schema_path("rbac.authorization.k8s.io/v1", "Role"),
             "kubernetes/v1.33.0-local-strict/role-rbac-v1.json"
         );
+        // The trigger CronJob is validated against the strict Kubernetes schema too.
+        assert_eq!(
+            schema_path("batch/v1", "CronJob"),
+            "kubernetes/v1.33.0-local-strict/cronjob-batch-v1.json"
+        );
     }
 }

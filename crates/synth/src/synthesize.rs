@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use model::duration::Duration;
-use model::enrollment::{EffectiveImage, EffectiveSource, Provider, UpdateKind, UpdateTarget};
+use model::enrollment::{EffectiveImage, EffectiveSource, UpdateKind, UpdateTarget};
 use model::names;
-use model::settings::Settings;
+use model::settings::{BaseWatcher, Settings};
 use model::state::State;
 
 use crate::error::SynthError;
@@ -14,24 +14,18 @@ use crate::stagger;
 
 /// Name of the AnalysisTemplate run by every `analyze-<name>` Stage.
 pub const ANALYZE_TEMPLATE: &str = "image-factory-analyze";
-/// Name of the ServiceAccount of the analysis Job.
+/// Name of the AnalysisTemplate run by every `observe-<id>` Stage.
+pub const OBSERVE_TEMPLATE: &str = "image-factory-observe";
+/// Name of the CronJob that runs `analyzer trigger` (SPEC §8.1).
+pub const TRIGGER_CRONJOB: &str = "image-factory-trigger";
+/// Name of the ServiceAccount of the analysis, observe and trigger Jobs.
 pub const SERVICE_ACCOUNT: &str = "image-factory-analyzer";
 /// Metric name of the analysis template (≤ 24 characters).
 pub const ANALYZE_METRIC: &str = "analyze";
-/// Metric name of the soak templates (≤ 24 characters).
-pub const SOAK_METRIC: &str = "soak";
+/// Metric name of the observe template (≤ 24 characters).
+pub const OBSERVE_METRIC: &str = "observe";
 /// Label put on every object we generate.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "image-factory");
-
-/// Name of the soak AnalysisTemplate for a delay of `hours`.
-pub fn soak_template(hours: u64) -> String {
-    names::label(&["image-factory-soak", &format!("{hours}h")])
-}
-
-/// A delay rounded up to whole hours (Kargo durations are written in hours, SPEC §8.2).
-pub fn delay_hours(delay: Duration) -> u64 {
-    delay.as_secs().div_ceil(3_600)
-}
 
 /// What synth derived about the dependencies of the fleet (also used by the graph and Backstage
 /// outputs).
@@ -56,8 +50,6 @@ pub struct ManagedPlan {
     pub pinned: BTreeSet<String>,
     /// Managed parents (cascade).
     pub parents: BTreeSet<String>,
-    /// Delay in whole hours.
-    pub delay_hours: u64,
 }
 
 /// One watched base image.
@@ -73,8 +65,6 @@ pub struct BasePlan {
     pub tag: String,
     /// Managed dependents.
     pub dependents: BTreeSet<String>,
-    /// Distinct delays (hours) of its dependents, zero excluded.
-    pub delays: BTreeSet<u64>,
 }
 
 /// Defensive re-check of text configuration validation already refused
@@ -180,7 +170,6 @@ pub fn plan(images: &[EffectiveImage], state: &State) -> Result<Plan, SynthError
         }
         let mut mp = ManagedPlan {
             repo_url: r.name(),
-            delay_hours: delay_hours(image.rebuild_delay),
             ..ManagedPlan::default()
         };
         if let Some(s) = state.images.get(&image.name) {
@@ -237,9 +226,6 @@ pub fn plan(images: &[EffectiveImage], state: &State) -> Result<Plan, SynthError
                     ..BasePlan::default()
                 });
                 entry.dependents.insert(image.name.clone());
-                if mp.delay_hours > 0 {
-                    entry.delays.insert(mp.delay_hours);
-                }
             }
         }
         plan.managed.insert(image.name.clone(), mp);
@@ -297,12 +283,27 @@ fn step(uses: &str, alias: Option<&str>, config: StepConfig) -> Step {
     Step {
         uses: uses.to_owned(),
         alias: alias.map(str::to_owned),
-        retry: None,
         config,
     }
 }
 
+/// `${{ quote(imageFrom('<repo>').<field>) }}`: a field of the Freight's image, always a string.
+///
+/// Kargo evaluates each value with `EvaluateTemplate` (`pkg/expressions/json_templates.go`), which
+/// turns a result that parses as a number, a bool or JSON into that type: a tag `16` would become
+/// the number 16, which verification args refuse ("evaluated argument … is not a string",
+/// `buildArgs` in `pkg/rollouts/analysis_run_builder.go`) and string-typed step fields reject.
+/// `quote()` wraps the result in quotes, which `EvaluateTemplate` strips without reparsing.
+/// `repo_url` is a repository name checked by [`model::kargo::is_image_repo`] (no quote, no
+/// brace), so it is safe inside the string literal.
 fn image_expr(repo_url: &str, field: &str) -> String {
+    format!("${{{{ quote(imageFrom('{repo_url}').{field}) }}}}")
+}
+
+/// `${{ imageFrom('<repo>').<field> }}` for use inside longer text (a commit message): a template
+/// with text around the expression is a string whatever the expression yields, and `quote()`
+/// there would leave visible quotation marks.
+fn image_expr_in_text(repo_url: &str, field: &str) -> String {
     format!("${{{{ imageFrom('{repo_url}').{field} }}}}")
 }
 
@@ -322,7 +323,7 @@ fn clone_env(settings: &Settings) -> Vec<EnvVar> {
         value: Some(value.to_owned()),
         value_from: None,
     };
-    let mut env: Vec<EnvVar> = analyzer_env(settings).into_iter().take(2).collect();
+    let mut env = git_env(settings);
     env.extend([
         plain("GIT_CONFIG_COUNT", "1"),
         plain("GIT_CONFIG_KEY_0", "credential.helper"),
@@ -331,8 +332,10 @@ fn clone_env(settings: &Settings) -> Vec<EnvVar> {
     env
 }
 
-fn analyzer_env(settings: &Settings) -> Vec<EnvVar> {
-    let secret = |env: &str, name: &str, key: &str| EnvVar {
+fn secret_env(env: &str, name: &str, key: &str) -> EnvVar {
+    // `optional`: a fleet that uses only GitHub has no GitLab Secret; the analyzer names the
+    // missing variable when a dispatch needs it.
+    EnvVar {
         name: env.to_owned(),
         value: None,
         value_from: Some(EnvVarSource {
@@ -342,21 +345,33 @@ fn analyzer_env(settings: &Settings) -> Vec<EnvVar> {
                 optional: true,
             },
         }),
-    };
+    }
+}
+
+/// `GIT_USERNAME`/`GIT_PASSWORD` from the git-credentials Secret (what the analyzer's askpass
+/// helper hands to git).
+fn git_env(settings: &Settings) -> Vec<EnvVar> {
+    let creds = &settings.secrets.git_credentials;
     vec![
-        secret(
-            "GIT_USERNAME",
-            &settings.secrets.git_credentials,
-            "username",
-        ),
-        secret(
-            "GIT_PASSWORD",
-            &settings.secrets.git_credentials,
-            "password",
-        ),
-        secret("GITHUB_TOKEN", &settings.secrets.github_token, "token"),
-        secret("GITLAB_TOKEN", &settings.secrets.gitlab_token, "token"),
+        secret_env("GIT_USERNAME", creds, "username"),
+        secret_env("GIT_PASSWORD", creds, "password"),
     ]
+}
+
+/// The analysis Job's environment: git credentials and the tokens for cloning sources.
+fn analyzer_env(settings: &Settings) -> Vec<EnvVar> {
+    let mut env = git_env(settings);
+    env.push(secret_env(
+        "GITHUB_TOKEN",
+        &settings.secrets.github_token,
+        "token",
+    ));
+    env.push(secret_env(
+        "GITLAB_TOKEN",
+        &settings.secrets.gitlab_token,
+        "token",
+    ));
+    env
 }
 
 fn job_pod(settings: &Settings, init: Vec<Container>, main: Container, volumes: bool) -> PodSpec {
@@ -383,37 +398,106 @@ fn job_pod(settings: &Settings, init: Vec<Container>, main: Container, volumes: 
     }
 }
 
-fn analysis_template(settings: &Settings, ns: &str, url: &str) -> AnalysisTemplate {
-    let mount = vec![VolumeMount {
-        name: "work".to_owned(),
-        mount_path: "/work".to_owned(),
-    }];
-    let state = &settings.state_repo;
-    let factory_dir = if state.path.is_empty() || state.path == "." {
+/// Where the state repository's factory dir is once `clone-state` has cloned it.
+fn state_factory_dir(settings: &Settings) -> String {
+    let path = settings.state_repo.path.trim_matches('/');
+    if path.is_empty() || path == "." {
         "/work/state".to_owned()
     } else {
-        format!("/work/state/{}", state.path.trim_matches('/'))
-    };
-    let clone = Container {
+        format!("/work/state/{path}")
+    }
+}
+
+fn work_mount() -> Vec<VolumeMount> {
+    vec![VolumeMount {
+        name: "work".to_owned(),
+        mount_path: "/work".to_owned(),
+    }]
+}
+
+/// The `clone-state` init container: a shallow clone of the state repository into
+/// `/work/state` (the analyzer commits and pushes from there).
+fn clone_state(settings: &Settings, url: &str) -> Container {
+    Container {
         name: "clone-state".to_owned(),
         image: settings.analyzer.image.clone(),
         command: vec!["git".to_owned()],
         args: vec![
             "clone".to_owned(),
             "--depth=1".to_owned(),
-            format!("--branch={}", state.branch),
+            format!("--branch={}", settings.state_repo.branch),
             "--".to_owned(),
             url.to_owned(),
             "/work/state".to_owned(),
         ],
         env: clone_env(settings),
-        volume_mounts: mount.clone(),
-    };
+        volume_mounts: work_mount(),
+    }
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// A Job that clones the state repository, then runs `main` with the work volume mounted.
+fn state_job(
+    settings: &Settings,
+    url: &str,
+    main: Container,
+    backoff_limit: u32,
+    deadline: u32,
+) -> JobSpec {
+    JobSpec {
+        backoff_limit,
+        active_deadline_seconds: deadline,
+        template: PodTemplate {
+            spec: job_pod(settings, vec![clone_state(settings, url)], main, true),
+        },
+    }
+}
+
+/// An AnalysisTemplate with one Job metric.
+fn job_template(
+    ns: &str,
+    name: &str,
+    args: &[&str],
+    metric: &str,
+    job: JobSpec,
+) -> AnalysisTemplate {
+    AnalysisTemplate {
+        api_version: ROLLOUTS_API.to_owned(),
+        kind: "AnalysisTemplate".to_owned(),
+        metadata: meta(name.to_owned(), ns),
+        spec: AnalysisTemplateSpec {
+            args: args
+                .iter()
+                .map(|n| AnalysisArg {
+                    name: (*n).to_owned(),
+                })
+                .collect(),
+            metrics: vec![Metric {
+                name: metric.to_owned(),
+                count: 1,
+                failure_limit: 0,
+                provider: MetricProvider {
+                    job: JobMetric {
+                        metadata: Some(JobMetadata { labels: labels() }),
+                        spec: job,
+                    },
+                },
+            }],
+        },
+    }
+}
+
+/// `image-factory-analyze`: records a new build of `{{args.image}}` in the state repository.
+fn analysis_template(settings: &Settings, ns: &str, url: &str) -> AnalysisTemplate {
+    let factory_dir = state_factory_dir(settings);
     let analyze = Container {
         name: "analyze".to_owned(),
         image: settings.analyzer.image.clone(),
         command: vec!["analyzer".to_owned()],
-        args: [
+        args: strings(&[
             "analyze",
             "--factory-dir",
             &factory_dir,
@@ -428,79 +512,124 @@ fn analysis_template(settings: &Settings, ns: &str, url: &str) -> AnalysisTempla
             "--push",
             "--log-format",
             "json",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect(),
+        ]),
         env: analyzer_env(settings),
-        volume_mounts: mount,
+        volume_mounts: work_mount(),
     };
-    AnalysisTemplate {
-        api_version: ROLLOUTS_API.to_owned(),
-        kind: "AnalysisTemplate".to_owned(),
-        metadata: meta(ANALYZE_TEMPLATE.to_owned(), ns),
-        spec: AnalysisTemplateSpec {
-            args: ["image", "tag", "digest"]
-                .iter()
-                .map(|n| AnalysisArg {
-                    name: (*n).to_owned(),
-                })
-                .collect(),
-            metrics: vec![Metric {
-                name: ANALYZE_METRIC.to_owned(),
-                initial_delay: None,
-                count: 1,
-                failure_limit: 0,
-                provider: MetricProvider {
-                    job: JobMetric {
-                        metadata: Some(JobMetadata { labels: labels() }),
-                        spec: JobSpec {
-                            backoff_limit: 2,
-                            active_deadline_seconds: 1800,
-                            template: PodTemplate {
-                                spec: job_pod(settings, vec![clone], analyze, true),
-                            },
-                        },
-                    },
-                },
-            }],
-        },
-    }
+    let job = state_job(settings, url, analyze, 2, 1800);
+    job_template(
+        ns,
+        ANALYZE_TEMPLATE,
+        &["image", "tag", "digest"],
+        ANALYZE_METRIC,
+        job,
+    )
 }
 
-fn soak_analysis_template(settings: &Settings, ns: &str, hours: u64) -> AnalysisTemplate {
-    let main = Container {
-        name: "soaked".to_owned(),
+/// `image-factory-observe`: records the digest `{{args.digest}}` of base `{{args.base}}` that a
+/// Warehouse found (`analyzer observe`, the same code path as `analyzer check`), then ends. It
+/// needs only git credentials: no registry or CI is contacted.
+fn observe_template(settings: &Settings, ns: &str, url: &str) -> AnalysisTemplate {
+    let factory_dir = state_factory_dir(settings);
+    let observe = Container {
+        name: "observe".to_owned(),
         image: settings.analyzer.image.clone(),
         command: vec!["analyzer".to_owned()],
-        args: vec!["--version".to_owned()],
-        env: Vec::new(),
-        volume_mounts: Vec::new(),
+        args: strings(&[
+            "observe",
+            "--factory-dir",
+            &factory_dir,
+            "--base",
+            "{{args.base}}",
+            "--digest",
+            "{{args.digest}}",
+            "--commit",
+            "--push",
+            "--log-format",
+            "json",
+        ]),
+        env: git_env(settings),
+        volume_mounts: work_mount(),
     };
-    AnalysisTemplate {
-        api_version: ROLLOUTS_API.to_owned(),
-        kind: "AnalysisTemplate".to_owned(),
-        metadata: meta(soak_template(hours), ns),
-        spec: AnalysisTemplateSpec {
-            args: Vec::new(),
-            metrics: vec![Metric {
-                name: SOAK_METRIC.to_owned(),
-                initial_delay: Some(Duration::from_hours(hours).to_kargo()),
-                count: 1,
-                failure_limit: 0,
-                provider: MetricProvider {
-                    job: JobMetric {
-                        metadata: Some(JobMetadata { labels: labels() }),
-                        spec: JobSpec {
-                            backoff_limit: 2,
-                            active_deadline_seconds: 600,
-                            template: PodTemplate {
-                                spec: job_pod(settings, Vec::new(), main, false),
-                            },
-                        },
-                    },
-                },
-            }],
+    let job = state_job(settings, url, observe, 2, 600);
+    job_template(
+        ns,
+        OBSERVE_TEMPLATE,
+        &["base", "digest"],
+        OBSERVE_METRIC,
+        job,
+    )
+}
+
+/// `check` then `trigger` in one container, for `monitoring.bases: analyzer`. A shell runs them
+/// because Kubernetes has no way to let an init container fail: `check` exits 1 when one base
+/// failed (the others are recorded) and that must not stop the dispatches, so the script goes on
+/// after 0 and 1 and stops on anything else (2: configuration error, nothing written; a crash).
+/// The factory dir is passed as `$1`, never spliced into the script; the script holds no `$(`
+/// (Kubernetes would expand it) and no `{{`.
+const CHECK_THEN_TRIGGER: &str = "analyzer --log-format json check --factory-dir \"$1\" --commit --push\n\
+rc=$?\n\
+case \"$rc\" in 0|1) ;; *) exit \"$rc\" ;; esac\n\
+exec analyzer --log-format json trigger --factory-dir \"$1\" --commit --push\n";
+
+/// `image-factory-trigger`: every `trigger.schedule`, clone the state repository and run
+/// `analyzer trigger` (after `analyzer check` with `monitoring.bases: analyzer`). Tokens come
+/// from the configured Secrets by `secretKeyRef`; the manifest holds no value.
+fn trigger_cron_job(settings: &Settings, ns: &str, url: &str) -> CronJob {
+    let factory_dir = state_factory_dir(settings);
+    let (command, args) = match settings.monitoring.bases {
+        BaseWatcher::Kargo => (
+            vec!["analyzer".to_owned()],
+            strings(&[
+                "--log-format",
+                "json",
+                "trigger",
+                "--factory-dir",
+                &factory_dir,
+                "--commit",
+                "--push",
+            ]),
+        ),
+        BaseWatcher::Analyzer => (
+            strings(&["/bin/sh", "-c"]),
+            strings(&[CHECK_THEN_TRIGGER, "check-then-trigger", &factory_dir]),
+        ),
+    };
+    let mut env = git_env(settings);
+    env.push(secret_env(
+        "GITHUB_TOKEN",
+        &settings.secrets.github_token,
+        "token",
+    ));
+    env.push(secret_env(
+        "GITLAB_TRIGGER_TOKEN",
+        &settings.secrets.gitlab_token,
+        "token",
+    ));
+    let main = Container {
+        name: "trigger".to_owned(),
+        image: settings.analyzer.image.clone(),
+        command,
+        args,
+        env,
+        volume_mounts: work_mount(),
+    };
+    CronJob {
+        api_version: BATCH_API.to_owned(),
+        kind: "CronJob".to_owned(),
+        metadata: meta(TRIGGER_CRONJOB.to_owned(), ns),
+        spec: CronJobSpec {
+            schedule: settings.trigger.schedule.clone(),
+            concurrency_policy: "Forbid".to_owned(),
+            starting_deadline_seconds: 300,
+            successful_jobs_history_limit: 3,
+            failed_jobs_history_limit: 3,
+            job_template: JobTemplate {
+                metadata: Some(JobMetadata { labels: labels() }),
+                // No retry within a tick: the next tick runs again, and the engine's own state
+                // (in flight, window) keeps a retried run from dispatching twice anyway.
+                spec: state_job(settings, url, main, 0, 1800),
+            },
         },
     }
 }
@@ -526,118 +655,11 @@ fn stage(ns: &str, name: String, freight: Vec<FreightRequest>, steps: Vec<Step>)
         spec: StageSpec {
             requested_freight: freight,
             promotion_template: PromotionTemplate {
-                spec: PromotionTemplateSpec {
-                    vars: Vec::new(),
-                    steps,
-                },
+                spec: PromotionTemplateSpec { steps },
             },
             verification: None,
         },
     }
-}
-
-/// The `http` step (and its vars) that asks the image's CI to rebuild it. Text from images.yaml goes
-/// only into literal `vars` values and percent-encoded URL segments, never into an expression.
-fn trigger(settings: &Settings, source: &EffectiveSource) -> (Vec<Var>, Step) {
-    let mut vars = vec![Var {
-        name: "ref".to_owned(),
-        value: source.branch.clone(),
-    }];
-    let mut fields = Vec::new();
-    for (i, (key, value)) in source.inputs.iter().enumerate() {
-        let var = format!("input{}", i + 1);
-        vars.push(Var {
-            name: var.clone(),
-            value: value.clone(),
-        });
-        // Keys are validated as `[A-Za-z0-9_-]+` by model, so they are safe in a string literal;
-        // escape anyway.
-        fields.push(format!("{}: vars.{var}", json_string(key)));
-    }
-    let json_headers = |auth: Option<String>| {
-        let mut h = Vec::new();
-        if let Some(auth) = auth {
-            h.push(HttpHeader {
-                name: "Authorization".to_owned(),
-                value: auth,
-            });
-        }
-        h
-    };
-    let (url, headers, body, status) = match source.provider {
-        Provider::Github => {
-            let url = format!(
-                "https://api.github.com/repos/{}/actions/workflows/{}/dispatches",
-                source
-                    .repo
-                    .split('/')
-                    .map(encode_segment)
-                    .collect::<Vec<_>>()
-                    .join("/"),
-                encode_segment(&source.workflow)
-            );
-            let mut headers = json_headers(Some(format!(
-                "Bearer ${{{{ secret('{}').token }}}}",
-                settings.secrets.github_token
-            )));
-            headers.push(HttpHeader {
-                name: "Accept".to_owned(),
-                value: "application/vnd.github+json".to_owned(),
-            });
-            headers.push(HttpHeader {
-                name: "X-GitHub-Api-Version".to_owned(),
-                value: "2022-11-28".to_owned(),
-            });
-            let inputs = if fields.is_empty() {
-                String::new()
-            } else {
-                format!(", \"inputs\": {{{}}}", fields.join(", "))
-            };
-            let body = format!("${{{{ quote({{\"ref\": vars.ref{inputs}}}) }}}}");
-            (url, headers, body, 204)
-        }
-        Provider::Gitlab => {
-            let url = format!(
-                "https://gitlab.com/api/v4/projects/{}/trigger/pipeline",
-                encode_segment(&source.repo)
-            );
-            let variables = if fields.is_empty() {
-                String::new()
-            } else {
-                format!(", \"variables\": {{{}}}", fields.join(", "))
-            };
-            let body = format!(
-                "${{{{ quote({{\"token\": secret('{}').token, \"ref\": vars.ref{variables}}}) }}}}",
-                settings.secrets.gitlab_token
-            );
-            (url, json_headers(None), body, 201)
-        }
-    };
-    let mut headers = headers;
-    headers.push(HttpHeader {
-        name: "Content-Type".to_owned(),
-        value: "application/json".to_owned(),
-    });
-    let step = Step {
-        uses: "http".to_owned(),
-        alias: Some("trigger".to_owned()),
-        retry: Some(StepRetry { error_threshold: 3 }),
-        config: StepConfig::Http(HttpConfig {
-            method: "POST".to_owned(),
-            url,
-            headers,
-            body,
-            timeout: "30s".to_owned(),
-            success_expression: format!("response.status == {status}"),
-            failure_expression: "response.status >= 400 && response.status < 500".to_owned(),
-        }),
-    };
-    (vars, step)
-}
-
-/// A JSON/expr string literal.
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
 fn update_stage(
@@ -699,7 +721,8 @@ fn update_stage(
             StepConfig::GitCommit(GitCommitConfig {
                 path: "./repo".to_owned(),
                 message: format!(
-                    "image-factory: update {repo_url} to {tag} in {file} (image {})",
+                    "image-factory: update {repo_url} to {} in {file} (image {})",
+                    image_expr_in_text(&repo_url, "Tag"),
                     image.name
                 ),
             }),
@@ -728,8 +751,8 @@ fn update_stage(
 }
 
 /// Builds the ordered object list. Order: Namespace (optional), Project, ProjectConfig,
-/// ServiceAccount, AnalysisTemplates, Warehouses (`image-*`, external, `base-*`), Stages
-/// (`analyze-*`, `soak-*`, `rebuild-*`, `update-*`).
+/// ServiceAccount, AnalysisTemplates, CronJob, Warehouses (`image-*`, external, `base-*`), Stages
+/// (`analyze-*`, `observe-*`, `update-*`): what others refer to comes first.
 pub fn objects(images: &[EffectiveImage], settings: &Settings, plan: &Plan) -> Vec<Object> {
     let ns = settings.project.as_str();
     let by_name: BTreeMap<&str, &EffectiveImage> =
@@ -739,21 +762,30 @@ pub fn objects(images: &[EffectiveImage], settings: &Settings, plan: &Plan) -> V
     out.push(Object::Project(emit_project(ns)));
     // Stages first (so the ProjectConfig can be derived from them), emitted after the Warehouses.
     let managed = emit_managed_stages(ns, settings, plan, &by_name);
-    let (soak_stages, soak_hours) = emit_soak_stages(ns, plan);
+    let observe = emit_observe_stages(ns, settings, plan);
     out.push(Object::ProjectConfig(emit_project_config(
         ns,
-        &managed,
-        !soak_stages.is_empty(),
+        &[
+            ("analyze", !managed.analyze.is_empty()),
+            ("observe", !observe.is_empty()),
+            ("update", !managed.update.is_empty()),
+        ],
     )));
     out.push(Object::ServiceAccount(emit_service_account(ns)));
-    out.extend(emit_analysis_templates(settings, ns, &soak_hours).map(Object::AnalysisTemplate));
+    out.extend(emit_analysis_templates(settings, ns, plan).map(Object::AnalysisTemplate));
+    out.extend(emit_cron_job(settings, ns).map(Object::CronJob));
     out.extend(emit_image_warehouses(ns, settings, plan, &by_name));
     out.extend(emit_watch_warehouses(ns, settings, plan));
     out.extend(managed.analyze.into_iter().map(Object::Stage));
-    out.extend(soak_stages.into_iter().map(Object::Stage));
-    out.extend(managed.rebuild.into_iter().map(Object::Stage));
+    out.extend(observe.into_iter().map(Object::Stage));
     out.extend(managed.update.into_iter().map(Object::Stage));
     out
+}
+
+/// Whether Kargo watches the base images (`monitoring.bases: kargo`) and there is something to
+/// watch: then `base-<id>` Warehouses, `observe-<id>` Stages and the observe template exist.
+fn kargo_watches_bases(settings: &Settings, plan: &Plan) -> bool {
+    settings.monitoring.bases == BaseWatcher::Kargo && !plan.bases.is_empty()
 }
 
 /// The Namespace, only when `namespace.labels` asks for one (Kargo then adopts it as the
@@ -787,20 +819,15 @@ fn emit_project(ns: &str) -> Project {
     }
 }
 
-/// The Stages of the managed images, by kind, and what the ProjectConfig needs to know of them.
+/// The Stages of the managed images, by kind.
 #[derive(Default)]
 struct ManagedStages {
     analyze: Vec<Stage>,
-    rebuild: Vec<Stage>,
     update: Vec<Stage>,
-    /// Names of the rebuild Stages of images with `autoRebuild`.
-    auto_rebuild: Vec<String>,
-    /// How many rebuild Stages need a human.
-    manual_rebuild: usize,
 }
 
-/// Per managed image: its `analyze-*` Stage, its `rebuild-*` Stage (when it has something to
-/// rebuild for) and one `update-*` Stage per update target.
+/// Per managed image: its `analyze-*` Stage and one `update-*` Stage per update target. Nothing
+/// here rebuilds: the rebuild decision is the engine's (SPEC §9), dispatched by the CronJob.
 fn emit_managed_stages(
     ns: &str,
     settings: &Settings,
@@ -815,18 +842,6 @@ fn emit_managed_stages(
         stages
             .analyze
             .push(analyze_stage(ns, settings, name, &mp.repo_url));
-        let freight = rebuild_freight(mp);
-        if let (false, Some(source)) = (freight.is_empty(), &image.source) {
-            let (vars, step) = trigger(settings, source);
-            let mut s = stage(ns, names::rebuild_stage(name), freight, vec![step]);
-            s.spec.promotion_template.spec.vars = vars;
-            if image.auto_rebuild {
-                stages.auto_rebuild.push(s.metadata.name.clone());
-            } else {
-                stages.manual_rebuild += 1;
-            }
-            stages.rebuild.push(s);
-        }
         for (i, target) in image.updates.iter().enumerate() {
             stages
                 .update
@@ -882,50 +897,24 @@ fn analyze_stage(ns: &str, settings: &Settings, name: &str, repo_url: &str) -> S
     s
 }
 
-/// The Freight one rebuild Stage requests: every watched base (through its soak Stage when the
-/// image has a delay) and every managed parent (directly).
-fn rebuild_freight(mp: &ManagedPlan) -> Vec<FreightRequest> {
-    let mut freight = Vec::new();
-    for id in &mp.bases {
-        let sources = if mp.delay_hours == 0 {
-            FreightSources {
-                direct: true,
-                stages: Vec::new(),
-            }
-        } else {
-            FreightSources {
-                direct: false,
-                stages: vec![names::soak_stage(id, mp.delay_hours)],
-            }
-        };
-        freight.push(FreightRequest {
-            origin: warehouse_origin(names::base_warehouse(id)),
-            sources,
-        });
+/// One `observe-<id>` Stage per watched base (with `monitoring.bases: kargo`): takes each new
+/// digest of `base-<id>` directly and, when a state repository is configured, verifies it with
+/// `image-factory-observe`, whose Job records the digest and ends. The one `compose-output` step
+/// is there because a Stage without steps is a control-flow Stage (`Stage.IsControlFlow` in
+/// `api/v1alpha1/stage_types.go`), which Kargo never promotes into and never verifies;
+/// `compose-output` only returns its config as output (`pkg/promotion/runner/builtin/
+/// output_composer.go`), no clone, no request.
+fn emit_observe_stages(ns: &str, settings: &Settings, plan: &Plan) -> Vec<Stage> {
+    if !kargo_watches_bases(settings, plan) {
+        return Vec::new();
     }
-    for parent in &mp.parents {
-        freight.push(FreightRequest {
-            origin: warehouse_origin(names::image_warehouse(parent)),
-            sources: FreightSources {
-                direct: true,
-                stages: Vec::new(),
-            },
-        });
-    }
-    freight
-}
-
-/// One `soak-<base>-<N>h` Stage per (base, distinct delay of its dependents), and the set of
-/// delays (one soak AnalysisTemplate each).
-fn emit_soak_stages(ns: &str, plan: &Plan) -> (Vec<Stage>, BTreeSet<u64>) {
-    let mut soak_stages = Vec::new();
-    let mut soak_hours = BTreeSet::new();
-    for (id, base) in &plan.bases {
-        for hours in &base.delays {
-            soak_hours.insert(*hours);
+    plan.bases
+        .iter()
+        .map(|(id, base)| {
+            let digest = image_expr(&base.repo_url, "Digest");
             let mut s = stage(
                 ns,
-                names::soak_stage(id, *hours),
+                names::observe_stage(id),
                 vec![FreightRequest {
                     origin: warehouse_origin(names::base_warehouse(id)),
                     sources: FreightSources {
@@ -938,49 +927,46 @@ fn emit_soak_stages(ns: &str, plan: &Plan) -> (Vec<Stage>, BTreeSet<u64>) {
                     Some("seen"),
                     StepConfig::ComposeOutput(BTreeMap::from([(
                         "digest".to_owned(),
-                        image_expr(&base.repo_url, "Digest"),
+                        digest.clone(),
                     )])),
                 )],
             );
-            s.spec.verification = Some(Verification {
-                analysis_templates: vec![AnalysisTemplateRef {
-                    name: soak_template(*hours),
-                }],
-                args: Vec::new(),
-            });
-            soak_stages.push(s);
-        }
-    }
-    (soak_stages, soak_hours)
+            if settings.state_repo.url.is_some() {
+                s.spec.verification = Some(Verification {
+                    analysis_templates: vec![AnalysisTemplateRef {
+                        name: OBSERVE_TEMPLATE.to_owned(),
+                    }],
+                    args: vec![
+                        VerificationArg {
+                            name: "base".to_owned(),
+                            value: id.clone(),
+                        },
+                        VerificationArg {
+                            name: "digest".to_owned(),
+                            value: digest,
+                        },
+                    ],
+                });
+            }
+            s
+        })
+        .collect()
 }
 
-/// The ProjectConfig: auto-promotion for every kind of Stage that exists; rebuild Stages by glob
-/// when all of them are automatic, else one by one.
-fn emit_project_config(ns: &str, managed: &ManagedStages, has_soak: bool) -> ProjectConfig {
-    let mut policies = Vec::new();
-    let mut glob = |pattern: &str, present: bool| {
-        if present {
-            policies.push(PromotionPolicy {
-                stage_selector: StageSelector {
-                    name: format!("glob:{pattern}"),
-                },
-                auto_promotion_enabled: true,
-            });
-        }
-    };
-    glob("analyze-*", !managed.analyze.is_empty());
-    glob("soak-*", has_soak);
-    glob("update-*", !managed.update.is_empty());
-    if managed.manual_rebuild == 0 {
-        glob("rebuild-*", !managed.auto_rebuild.is_empty());
-    } else {
-        for name in &managed.auto_rebuild {
-            policies.push(PromotionPolicy {
-                stage_selector: StageSelector { name: name.clone() },
-                auto_promotion_enabled: true,
-            });
-        }
-    }
+/// The ProjectConfig: one `glob:<kind>-*` auto-promotion policy per kind of Stage that exists
+/// (`analyze`, `observe`, `update`, in that order). Each of those Stages only records or
+/// propagates what happened; whether to rebuild is decided by the engine, not by Kargo.
+fn emit_project_config(ns: &str, kinds: &[(&str, bool)]) -> ProjectConfig {
+    let policies = kinds
+        .iter()
+        .filter(|(_, present)| *present)
+        .map(|(kind, _)| PromotionPolicy {
+            stage_selector: StageSelector {
+                name: format!("glob:{kind}-*"),
+            },
+            auto_promotion_enabled: true,
+        })
+        .collect();
     ProjectConfig {
         api_version: KARGO_API.to_owned(),
         kind: "ProjectConfig".to_owned(),
@@ -1000,22 +986,28 @@ fn emit_service_account(ns: &str) -> ServiceAccount {
     }
 }
 
-/// The analysis template (when a state repository is configured) and one soak template per delay.
+/// The analysis template and, when Kargo watches bases, the observe template: both only when a
+/// state repository is configured (without it the Jobs could not commit).
 fn emit_analysis_templates<'a>(
     settings: &'a Settings,
     ns: &'a str,
-    soak_hours: &'a BTreeSet<u64>,
+    plan: &Plan,
 ) -> impl Iterator<Item = AnalysisTemplate> + 'a {
-    let analysis = settings
+    let url = settings.state_repo.url.as_deref();
+    let analyze = url.map(|url| analysis_template(settings, ns, url));
+    let observe = url
+        .filter(|_| kargo_watches_bases(settings, plan))
+        .map(|url| observe_template(settings, ns, url));
+    analyze.into_iter().chain(observe)
+}
+
+/// The trigger CronJob, when a state repository is configured (it reads and records state there).
+fn emit_cron_job(settings: &Settings, ns: &str) -> Option<CronJob> {
+    settings
         .state_repo
         .url
-        .as_ref()
-        .map(|url| analysis_template(settings, ns, url));
-    analysis.into_iter().chain(
-        soak_hours
-            .iter()
-            .map(move |hours| soak_analysis_template(settings, ns, *hours)),
-    )
+        .as_deref()
+        .map(|url| trigger_cron_job(settings, ns, url))
 }
 
 /// `image-<name>` Warehouses of managed images: the built image (per `tagPolicy`) and the source
@@ -1068,8 +1060,13 @@ fn emit_image_warehouses(
 /// Warehouses that watch a tag's digest: external images (`image-<name>`) then bases
 /// (`base-<id>`), with intervals staggered per registry.
 fn emit_watch_warehouses(ns: &str, settings: &Settings, plan: &Plan) -> Vec<Object> {
-    let mut watches: Vec<(String, String)> = plan
-        .bases
+    // With `monitoring.bases: analyzer`, `analyzer check` asks the registries instead.
+    let bases = if settings.monitoring.bases == BaseWatcher::Kargo {
+        &plan.bases
+    } else {
+        &BTreeMap::new()
+    };
+    let mut watches: Vec<(String, String)> = bases
         .iter()
         .map(|(id, b)| (b.registry.clone(), names::base_warehouse(id)))
         .collect();
@@ -1098,7 +1095,7 @@ fn emit_watch_warehouses(ns: &str, settings: &Settings, plan: &Plan) -> Vec<Obje
             vec![digest_subscription(repo_url, tag)],
         ));
     }
-    for (id, base) in &plan.bases {
+    for (id, base) in bases {
         let wh = names::base_warehouse(id);
         out.push(warehouse(
             ns,
@@ -1164,5 +1161,202 @@ mod tests {
             ns.metadata.labels.get("team").map(String::as_str),
             Some("platform")
         );
+    }
+
+    fn fleet_objects(settings: &Settings) -> Vec<Object> {
+        let image = crate::fleet::managed("web", "acme/web", Duration::from_days(7));
+        let plan = Plan {
+            managed: BTreeMap::from([(
+                "web".to_owned(),
+                ManagedPlan {
+                    repo_url: "ghcr.io/acme/web".to_owned(),
+                    bases: BTreeSet::from(["node-22".to_owned()]),
+                    ..ManagedPlan::default()
+                },
+            )]),
+            bases: BTreeMap::from([(
+                "node-22".to_owned(),
+                BasePlan {
+                    registry: "docker.io".to_owned(),
+                    repo_url: "docker.io/library/node".to_owned(),
+                    familiar: "node:22".to_owned(),
+                    tag: "22".to_owned(),
+                    dependents: BTreeSet::from(["web".to_owned()]),
+                },
+            )]),
+            external: BTreeMap::new(),
+        };
+        objects(&[image], settings, &plan)
+    }
+
+    fn with_state_repo() -> Settings {
+        let mut settings = Settings::default();
+        settings.state_repo.url = Some("https://github.com/acme/factory.git".to_owned());
+        settings
+    }
+
+    fn cron_job(objects: &[Object]) -> &CronJob {
+        let Some(cron) = objects.iter().find_map(|o| match o {
+            Object::CronJob(c) => Some(c),
+            _ => None,
+        }) else {
+            panic!("no CronJob");
+        };
+        cron
+    }
+
+    /// The CronJob takes every token from a Secret by reference: no value is in the manifest.
+    #[test]
+    fn trigger_cron_job_reads_tokens_from_secrets() {
+        let mut settings = with_state_repo();
+        settings.secrets.gitlab_token = "gl-trigger".to_owned();
+        settings.analyzer.pull_secret = Some("pull".to_owned());
+        let objects = fleet_objects(&settings);
+        let cron = cron_job(&objects);
+        assert_eq!(cron.metadata.name, TRIGGER_CRONJOB);
+        assert_eq!(cron.spec.concurrency_policy, "Forbid");
+        assert_eq!(cron.spec.schedule, "*/15 * * * *");
+        let pod = &cron.spec.job_template.spec.template.spec;
+        assert_eq!(pod.service_account_name.as_deref(), Some(SERVICE_ACCOUNT));
+        assert!(!pod.automount_service_account_token);
+        assert_eq!(pod.restart_policy, "Never");
+        assert_eq!(pod.image_pull_secrets[0].name, "pull");
+        assert_eq!(pod.init_containers[0].name, "clone-state");
+        let main = &pod.containers[0];
+        assert_eq!(main.command, ["analyzer"]);
+        assert!(
+            main.args
+                .windows(2)
+                .any(|w| w == ["trigger", "--factory-dir"])
+        );
+        assert!(main.args.iter().all(|a| a != "check" && a != "--clone"));
+        let secret = |env: &str| {
+            let Some(var) = main.env.iter().find(|e| e.name == env) else {
+                panic!("no {env}");
+            };
+            assert_eq!(var.value, None, "{env} has a literal value");
+            let Some(from) = &var.value_from else {
+                panic!("{env} not from a Secret");
+            };
+            (
+                from.secret_key_ref.name.clone(),
+                from.secret_key_ref.key.clone(),
+            )
+        };
+        assert_eq!(
+            secret("GITHUB_TOKEN"),
+            ("github-token".to_owned(), "token".to_owned())
+        );
+        assert_eq!(
+            secret("GITLAB_TRIGGER_TOKEN"),
+            ("gl-trigger".to_owned(), "token".to_owned())
+        );
+        assert_eq!(secret("GIT_PASSWORD").1, "password");
+        assert!(main.env.iter().all(|e| e.value.is_none()));
+    }
+
+    /// `observe-<id>`: Freight straight from `base-<id>`, one step, verified with the observe
+    /// template given the base id and the Freight's digest as a quoted string.
+    #[test]
+    fn observe_stage_passes_base_and_digest() {
+        let objects = fleet_objects(&with_state_repo());
+        let Some(stage) = objects.iter().find_map(|o| match o {
+            Object::Stage(s) if s.metadata.name == "observe-node-22" => Some(s),
+            _ => None,
+        }) else {
+            panic!("no observe Stage");
+        };
+        let freight = &stage.spec.requested_freight;
+        assert_eq!(freight.len(), 1);
+        assert_eq!(freight[0].origin.name, "base-node-22");
+        assert!(freight[0].sources.direct);
+        assert_eq!(stage.spec.promotion_template.spec.steps.len(), 1);
+        let Some(v) = &stage.spec.verification else {
+            panic!("no verification");
+        };
+        assert_eq!(v.analysis_templates[0].name, OBSERVE_TEMPLATE);
+        let args: Vec<(&str, &str)> = v
+            .args
+            .iter()
+            .map(|a| (a.name.as_str(), a.value.as_str()))
+            .collect();
+        assert_eq!(
+            args,
+            [
+                ("base", "node-22"),
+                (
+                    "digest",
+                    "${{ quote(imageFrom('docker.io/library/node').Digest) }}"
+                )
+            ]
+        );
+        let template = objects.iter().any(|o| {
+            matches!(o, Object::AnalysisTemplate(t) if t.metadata.name == OBSERVE_TEMPLATE
+                && t.spec.args.iter().map(|a| a.name.as_str()).eq(["base", "digest"]))
+        });
+        assert!(template, "observe template missing or declares other args");
+    }
+
+    /// `monitoring.bases: analyzer`: no base Warehouse, no observe Stage or template; the
+    /// CronJob runs `check` before `trigger` and goes on when `check` exits 1.
+    #[test]
+    fn analyzer_watches_bases() {
+        let mut settings = with_state_repo();
+        settings.monitoring.bases = BaseWatcher::Analyzer;
+        let objects = fleet_objects(&settings);
+        assert!(
+            !objects
+                .iter()
+                .any(|o| o.name().starts_with("base-") || o.name().starts_with("observe-")),
+            "{:?}",
+            objects.iter().map(Object::name).collect::<Vec<_>>()
+        );
+        assert!(!objects.iter().any(|o| o.name() == OBSERVE_TEMPLATE));
+        let Some(Object::ProjectConfig(pc)) = objects.iter().find(|o| o.kind() == "ProjectConfig")
+        else {
+            panic!("no ProjectConfig");
+        };
+        let globs: Vec<&str> = pc
+            .spec
+            .promotion_policies
+            .iter()
+            .map(|p| p.stage_selector.name.as_str())
+            .collect();
+        assert_eq!(globs, ["glob:analyze-*"]);
+        let main = &cron_job(&objects)
+            .spec
+            .job_template
+            .spec
+            .template
+            .spec
+            .containers[0];
+        assert_eq!(main.command, ["/bin/sh", "-c"]);
+        let script = &main.args[0];
+        let check = script.find(" check ").unwrap_or(usize::MAX);
+        let trigger = script.find(" trigger ").unwrap_or(0);
+        assert!(check < trigger, "{script}");
+        assert!(script.contains("0|1) ;;"), "{script}");
+        assert!(!script.contains("$(") && !script.contains("{{"), "{script}");
+        assert_eq!(main.args[2], "/work/state/image-factory");
+    }
+
+    /// Kargo mode: policies for exactly the kinds of Stage that exist; no CronJob without a
+    /// state repository.
+    #[test]
+    fn policies_follow_the_stages() {
+        let objects = fleet_objects(&with_state_repo());
+        let Some(Object::ProjectConfig(pc)) = objects.iter().find(|o| o.kind() == "ProjectConfig")
+        else {
+            panic!("no ProjectConfig");
+        };
+        let globs: Vec<&str> = pc
+            .spec
+            .promotion_policies
+            .iter()
+            .map(|p| p.stage_selector.name.as_str())
+            .collect();
+        assert_eq!(globs, ["glob:analyze-*", "glob:observe-*"]);
+        let without = fleet_objects(&Settings::default());
+        assert!(!without.iter().any(|o| o.kind() == "CronJob"));
     }
 }

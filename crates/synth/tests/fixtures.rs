@@ -62,4 +62,5 @@ fixture_test! {
     several_delays_on_one_base => "several-delays",
     updates_of_both_types => "updates",
     pinned_digests => "pinned",
+    analyzer_watches_bases => "analyzer-watch",
 }

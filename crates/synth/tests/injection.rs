@@ -44,63 +44,40 @@ fn expressions_in_configuration_are_refused() {
 fn quotes_and_yaml_structure_stay_literal() {
     let mut image = fleet::managed("web", "acme/web", Duration::from_days(7));
     let src = image.source.as_mut().unwrap();
-    src.branch = "feat/x_1.2".into();
+    src.branch = "1.10".into();
     src.workflow = "build web.yml".into();
     for (k, v) in [
         ("a", "x\"}) + secret('github-token').token + quote({\"y"),
         ("b", "key: value"),
         ("c", "{not: a map}"),
         ("d", "- item"),
-        ("e", "on"),
-        ("f", "1.10"),
-        ("g", "# comment"),
     ] {
         src.inputs.insert(k.into(), v.into());
     }
+    image.updates.push(model::enrollment::UpdateTarget {
+        repo: "acme/gitops".into(),
+        path: "deploy/values.yaml".into(),
+        kind: model::enrollment::UpdateKind::YamlUpdate,
+        key: Some("yes".into()),
+        branch: Some("on".into()),
+    });
     let m = one(image).unwrap();
     common::assert_valid(&m.yaml);
-    // Values only appear as literal vars; the body references them.
-    let stage = m
-        .objects
-        .iter()
-        .find_map(|o| match o {
-            image_factory_synth::kargo::Object::Stage(s) if s.metadata.name == "rebuild-web" => {
-                Some(s.clone())
-            }
-            _ => None,
-        })
-        .unwrap();
-    let vars: BTreeMap<String, String> = stage
-        .spec
-        .promotion_template
-        .spec
-        .vars
-        .iter()
-        .map(|v| (v.name.clone(), v.value.clone()))
-        .collect();
-    assert_eq!(vars["ref"], "feat/x_1.2");
-    assert_eq!(
-        vars["input1"],
-        "x\"}) + secret('github-token').token + quote({\"y"
-    );
-    let step = serde_json::to_value(&stage.spec.promotion_template.spec.steps[0].config).unwrap();
-    let body = step["body"].as_str().unwrap();
-    assert_eq!(
-        body,
-        "${{ quote({\"ref\": vars.ref, \"inputs\": {\"a\": vars.input1, \"b\": vars.input2, \"c\": vars.input3, \"d\": vars.input4, \"e\": vars.input5, \"f\": vars.input6, \"g\": vars.input7}}) }}"
-    );
-    assert!(
-        step["url"]
-            .as_str()
-            .unwrap()
-            .ends_with("/workflows/build%20web.yml/dispatches")
-    );
+    // Workflow inputs are the rebuild engine's (`analyzer trigger`): no manifest carries them.
+    for v in [
+        "secret('github-token')",
+        "key: value",
+        "{not: a map}",
+        "- item",
+    ] {
+        assert!(!m.yaml.contains(v), "{v} in the manifests");
+    }
     // The YAML reads back to the same strings, quoted where a YAML 1.1 reader would misread them.
     for needle in [
-        "value: \"on\"",
-        "value: \"1.10\"",
-        "value: \"key: value\"",
-        "value: \"- item\"",
+        "branch: \"1.10\"",
+        "key: \"yes\"",
+        "branch: \"on\"",
+        "targetBranch: \"on\"",
     ] {
         assert!(
             m.yaml.contains(needle) || m.yaml.contains(&needle.replace('"', "'")),

@@ -1,6 +1,6 @@
 //! The Python system's deployment (`../shared/legacy/`: images.yaml and state files), imported with
-//! the state crate's legacy import, synthesises valid manifests: one rebuild Stage per image instead
-//! of one per (base, image) edge, names ≤ 63, no `allowTags`.
+//! the state crate's legacy import, synthesises valid manifests: one observe Stage per watched base
+//! instead of one rebuild Stage per (base, image) edge, names ≤ 63, no `allowTags`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -45,18 +45,16 @@ fn legacy_deployment_synthesises_valid_manifests() {
     let m = synthesize(&images, &settings, &state).unwrap_or_else(|e| panic!("{e}"));
     common::assert_valid(&m.yaml);
     assert!(!m.yaml.contains("allowTags"));
-    // One rebuild Stage per image that has a watched base.
-    let rebuilds: Vec<&str> = m
-        .objects
-        .iter()
-        .filter(|o| o.kind() == "Stage" && o.name().starts_with("rebuild-"))
-        .map(|o| o.name())
-        .collect();
-    let with_bases = state
-        .images
-        .values()
-        .filter(|s| !s.base_images.is_empty() || !s.managed_parents.is_empty())
-        .count();
-    assert_eq!(rebuilds.len(), with_bases, "{rebuilds:?}");
+    // One observe Stage per watched base, no Stage that rebuilds.
+    let stages = |prefix: &str| -> Vec<&str> {
+        m.objects
+            .iter()
+            .filter(|o| o.kind() == "Stage" && o.name().starts_with(prefix))
+            .map(|o| o.name())
+            .collect()
+    };
+    assert_eq!(stages("observe-").len(), m.plan.bases.len());
+    assert!(!m.plan.bases.is_empty());
+    assert!(stages("rebuild-").is_empty() && stages("soak-").is_empty());
     insta::assert_snapshot!("legacy", m.yaml);
 }

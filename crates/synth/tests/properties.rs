@@ -1,8 +1,8 @@
 //! Properties of SPEC §11 over generated fleets: #3 a Warehouse exists iff something watches it,
 //! #5 every discovered base has a state file and a Warehouse, #8 every (image, base) dependency is
-//! covered by exactly one rebuild Stage input, #10 base Warehouses poll no more often than
-//! `baseInterval`, #11 intervals on one registry are distinct, #16 several bases → one rebuild Stage,
-//! #17 git watch paths cover the Dockerfile's directory, #19 every name is a DNS-1123 label ≤ 63,
+//! covered by exactly one observe Stage (`monitoring.bases: kargo`) or `check` entry
+//! (`analyzer`), #10 base Warehouses poll no more often than `baseInterval`, #11 intervals on one
+//! registry are distinct, #17 git watch paths cover the Dockerfile's directory, #19 every name is a DNS-1123 label ≤ 63,
 //! #20 output is deterministic and re-parses to the same objects. Every output also passes the
 //! Kargo rules and (when available) the strict JSON Schemas. The state is made by the state
 //! crate's merge from the generated enrolment and FROM lists (`common::merged`); lifecycle over
@@ -18,7 +18,7 @@ use image_factory_synth::{fleet, parse_objects, synthesize};
 use model::duration::Duration;
 use model::enrollment::{EffectiveImage, Provider, UpdateKind, UpdateTarget, dir_of};
 use model::names::{MAX_LABEL_LEN, is_dns1123_label};
-use model::settings::Settings;
+use model::settings::{BaseWatcher, Settings};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -143,12 +143,19 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn synthesis_properties(specs in proptest::collection::vec(spec(), 1..8), stagger in any::<bool>()) {
+    fn synthesis_properties(
+        specs in proptest::collection::vec(spec(), 1..8),
+        stagger in any::<bool>(),
+        analyzer in any::<bool>(),
+    ) {
         let (images, deps) = build(&specs);
         let state = common::merged(&images, &deps);
         let mut settings = Settings::default();
         settings.state_repo.url = Some("https://github.com/acme/factory.git".into());
         settings.monitoring.stagger = stagger;
+        if analyzer {
+            settings.monitoring.bases = BaseWatcher::Analyzer;
+        }
         let m = synthesize(&images, &settings, &state)
             .unwrap_or_else(|e| panic!("{e}"));
         common::assert_valid(&m.yaml);
@@ -163,7 +170,8 @@ proptest! {
             prop_assert!(is_dns1123_label(o.name(), MAX_LABEL_LEN), "{}", o.name());
         }
 
-        // #3 / #5: base Warehouses = watched bases with dependents; each has a state file.
+        // #3 / #5: base Warehouses = watched bases with dependents (none when the analyzer
+        // watches); each has a state file.
         let watched: BTreeSet<String> = state
             .images
             .values()
@@ -174,7 +182,11 @@ proptest! {
         let warehouses = names_of(&m.objects, "Warehouse");
         let base_wh: BTreeSet<String> =
             warehouses.iter().filter(|n| n.starts_with("base-")).cloned().collect();
-        prop_assert_eq!(&base_wh, &watched);
+        if analyzer {
+            prop_assert!(base_wh.is_empty(), "{base_wh:?}");
+        } else {
+            prop_assert_eq!(&base_wh, &watched);
+        }
         for id in state.images.values().flat_map(|s| s.base_images.iter()) {
             prop_assert!(state.bases.contains_key(id));
         }
@@ -184,33 +196,41 @@ proptest! {
             warehouses.iter().filter(|n| n.starts_with("image-")).cloned().collect();
         prop_assert_eq!(image_wh_out, image_wh);
 
-        // #8 / #16: exactly one rebuild Stage per image with dependencies, one input per base.
+        // #8: every (managed image, watched base) dependency is covered exactly once: by the
+        // base's one observe Stage (Freight straight from `base-<id>`, verified with the observe
+        // template, which records the digest), or, with the analyzer watching, by `analyzer
+        // check` in the trigger CronJob (it checks every base with a watch).
         let stages: BTreeMap<&str, &image_factory_synth::kargo::Stage> = m
             .objects
             .iter()
             .filter_map(|o| match o { Object::Stage(s) => Some((s.metadata.name.as_str(), s)), _ => None })
             .collect();
+        let cron = m.objects.iter().find_map(|o| match o { Object::CronJob(c) => Some(c), _ => None }).expect("CronJob");
+        let main = &cron.spec.job_template.spec.template.spec.containers[0];
+        let runs_check = main.args.iter().any(|a| a.contains(" check "));
+        prop_assert_eq!(runs_check, analyzer);
         for s in state.images.values() {
-            let ids: Vec<&String> =
-                s.base_images.iter().filter(|id| state.bases[*id].watch.is_some()).collect();
-            let rebuild = model::names::rebuild_stage(&s.name);
-            if ids.is_empty() && s.managed_parents.is_empty() {
-                prop_assert!(!stages.contains_key(rebuild.as_str()));
-                continue;
-            }
-            let stage = stages.get(rebuild.as_str()).expect("rebuild stage");
-            for id in ids {
+            for id in s.base_images.iter().filter(|id| state.bases[*id].watch.is_some()) {
                 let wh = model::names::base_warehouse(id);
-                let n = stage.spec.requested_freight.iter().filter(|r| r.origin.name == wh).count();
-                prop_assert_eq!(n, 1);
-            }
-            for p in &s.managed_parents {
-                let wh = model::names::image_warehouse(p);
-                prop_assert!(stage.spec.requested_freight.iter().any(|r| r.origin.name == wh && r.sources.direct));
+                let observing: Vec<&&image_factory_synth::kargo::Stage> = stages
+                    .values()
+                    .filter(|st| st.spec.requested_freight.iter().any(|r| r.origin.name == wh))
+                    .collect();
+                if analyzer {
+                    prop_assert!(observing.is_empty());
+                    continue;
+                }
+                prop_assert_eq!(observing.len(), 1, "{} observed by {:?}", id, observing.len());
+                let stage = observing[0];
+                prop_assert_eq!(&stage.metadata.name, &model::names::observe_stage(id));
+                prop_assert!(stage.spec.requested_freight[0].sources.direct);
+                let v = stage.spec.verification.as_ref().expect("verification");
+                prop_assert_eq!(&v.analysis_templates[0].name, "image-factory-observe");
+                prop_assert_eq!(&v.args[0].value, id);
             }
         }
-        let rebuilds = stages.keys().filter(|n| n.starts_with("rebuild-")).count();
-        prop_assert!(rebuilds <= images.len());
+        // The old design's Stages are gone: Kargo neither soaks nor dispatches.
+        prop_assert!(stages.keys().all(|n| n.starts_with("analyze-") || n.starts_with("observe-") || n.starts_with("update-")), "{:?}", stages.keys());
 
         // #10 / #11 intervals.
         let mut per_registry: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -245,17 +265,11 @@ proptest! {
             );
         }
 
-        // User text never enters an expression: input values appear only as var values.
+        // Workflow inputs are the engine's business: no manifest carries them.
         for image in &images {
             for v in image.source.as_ref().unwrap().inputs.values() {
-                if v.len() < 3 { continue; }
-                let rebuild = model::names::rebuild_stage(&image.name);
-                if let Some(stage) = stages.get(rebuild.as_str()) {
-                    for step in &stage.spec.promotion_template.spec.steps {
-                        let text = serde_json::to_string(&step.config).unwrap();
-                        prop_assert!(!text.contains(&serde_json::to_string(v).unwrap()[1..]), "{v} in step config");
-                    }
-                }
+                if v.len() < 12 { continue; }
+                prop_assert!(!m.yaml.contains(v.as_str()), "{v} in the manifests");
             }
         }
     }
@@ -280,7 +294,7 @@ fn parse_go(s: &str) -> u64 {
 }
 
 #[test]
-fn several_bases_one_rebuild_and_cycles_named() {
+fn cycles_are_named() {
     let a = fleet::managed("a", "acme/a", Duration::from_days(7));
     let b = fleet::managed("b", "acme/b", Duration::from_days(7));
     let deps = BTreeMap::from([
@@ -308,11 +322,13 @@ fn generated_fleet_has_no_violations() {
     settings.state_repo.url = Some("https://github.com/acme/factory.git".into());
     let m = synthesize(&images, &settings, &state).unwrap();
     common::assert_valid(&m.yaml);
-    assert_eq!(
+    let count = |prefix: &str| {
         m.objects
             .iter()
-            .filter(|o| o.kind() == "Stage" && o.name().starts_with("rebuild-"))
-            .count(),
-        400
-    );
+            .filter(|o| o.kind() == "Stage" && o.name().starts_with(prefix))
+            .count()
+    };
+    assert_eq!(count("analyze-"), 400);
+    assert_eq!(count("observe-"), m.plan.bases.len());
+    assert!(count("observe-") > 0);
 }
