@@ -85,11 +85,19 @@ fn every_expression_of_the_shared_valid_examples_parses() {
     let mut problems = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(&path).unwrap();
-        problems.extend(
-            expression_problems(&text)
-                .into_iter()
-                .map(|p| format!("{}: {p}", path.display())),
-        );
+        let found = expression_problems(&text);
+        if path.ends_with("03-stages-soak.yaml") {
+            // This "valid" example nests a map in `${{ }}`; Kargo ends the expression at the
+            // first `}}` (pkg/expressions/json_templates.go), so its promotions would fail.
+            assert_eq!(found.len(), 1, "{found:#?}");
+            assert!(
+                found[0].contains("Stage/rebuild-app") && found[0].contains("contains `}}`"),
+                "{}",
+                found[0]
+            );
+            continue;
+        }
+        problems.extend(found.into_iter().map(|p| format!("{}: {p}", path.display())));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
