@@ -5,9 +5,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod docs;
 mod fuzz;
 mod gen_corpus;
 mod pipeline;
+mod reference;
 mod schema;
 mod synth;
 mod test;
@@ -29,6 +31,8 @@ enum Command {
     Schema(schema::Args),
     /// Run the benchmarks and print the SPEC §12 table.
     Bench(bench::Args),
+    /// Run the shell blocks of docs/*.md in a sandbox of the example (what CI runs).
+    Docs(docs::Args),
     /// Short smoke run of the fuzz targets (not part of CI).
     Fuzz(fuzz::Args),
     /// The whole test suite (what the README and CI run).
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Command::Pipeline(args) => pipeline::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Docs(args) => docs::run(args),
         Command::Fuzz(args) => fuzz::run(args),
         Command::Test(args) => test::run(args),
         Command::Synth(args) => synth::run(args),

@@ -3,7 +3,7 @@
 //! The tests install or start what they need themselves (`testkit::registry` installs Debian's
 //! `docker-registry` and `skopeo` with `apt-get` when missing), so this task runs every test of the
 //! workspace, then the main job on the bundled example, which must leave the committed example
-//! state and manifests unchanged. Closes with `tests: N passed, N failed, N skipped`: tests that
+//! state and manifests unchanged, then the documentation's shell blocks (`cargo xtask docs`). Closes with `tests: N passed, N failed, N skipped`: tests that
 //! skip (shared data missing) record it through testkit in a file this task names
 //! (`IMAGE_FACTORY_SKIP_LOG`); they do not count as passed, and under `CI` any skip fails the run.
 
@@ -76,6 +76,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             GENERATED.join(", ")
         );
     }
+    crate::schema::run(crate::schema::Args { check: true })?;
+    // The documentation's commands, run on a sandbox copy of the example.
+    crate::docs::run(crate::docs::Args::default())?;
     for (test, reason) in &skipped {
         println!("SKIPPED: {test} ({reason})");
     }
