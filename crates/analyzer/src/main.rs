@@ -15,6 +15,7 @@ mod analyze;
 mod base_images;
 mod check;
 mod emergency;
+mod enroll;
 mod output;
 mod parse_ref;
 mod plan;
@@ -56,6 +57,8 @@ enum Command {
     Emergency(emergency::Args),
     /// List an image's tags from its registry, newest version first.
     Versions(versions::Args),
+    /// Append a managed image's entry to images.yaml (comments and layout kept), validated.
+    Enroll(enroll::Args),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Trigger(args) => trigger::run(args, &cli.global),
         Command::Emergency(args) => emergency::run(args, &cli.global),
         Command::Versions(args) => versions::run(args, &cli.global),
+        Command::Enroll(args) => enroll::run(args, &cli.global),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),

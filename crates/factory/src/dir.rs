@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use model::config::validate_factory;
+use model::config::{FactoryConfig, validate_factory};
 use model::diagnostic::{Diagnostic, has_errors};
 use model::enrollment::EffectiveImage;
 use model::settings::Settings;
@@ -208,6 +208,24 @@ impl FactoryDir {
             dir: self.path.clone(),
             errors: self.diagnostics.iter().filter(|d| d.is_error()).count(),
         })
+    }
+
+    /// `images.yaml`: its name as diagnostics give it, and its text when it could be read.
+    pub fn images_file(&self) -> (&str, Option<&str>) {
+        (&self.images.name, self.images.text.as_deref())
+    }
+
+    /// Validates `text` as this dir's `images.yaml`, together with its `factory.yaml`, exactly
+    /// as [`FactoryDir::load`] does (for a change about to be written, such as `enroll`'s).
+    pub fn validate_images_text(&self, text: &str) -> FactoryConfig {
+        validate_factory(
+            text,
+            &self.images.name,
+            self.factory
+                .text
+                .as_deref()
+                .map(|t| (t, self.factory.name.as_str())),
+        )
     }
 
     /// Renders `diagnostic` like a compiler, quoting the line of the file it points into.

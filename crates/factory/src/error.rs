@@ -23,6 +23,9 @@ pub enum JobError {
     /// The job's options do not fit the configuration.
     #[error(transparent)]
     Usage(#[from] UsageError),
+    /// `enroll` refused the entry (a duplicate, an invalid value, a file it cannot splice).
+    #[error(transparent)]
+    Enroll(#[from] crate::enroll::EnrollError),
     /// The source root of `analyze` is not a directory.
     #[error("--source-root {}: not a directory", .0.display())]
     SourceRoot(PathBuf),

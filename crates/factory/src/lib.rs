@@ -15,6 +15,8 @@
 //! - [`validate_manifests`]: any manifest files against Kargo's admission rules and the schemas.
 //! - [`plan()`], [`trigger()`] and [`emergency()`]: the rebuild engine's drivers (SPEC §9.3) —
 //!   the plan (and `--what-if`), the CI dispatches, a delay bypassed with a reason.
+//! - [`enroll()`]: a managed image's entry appended to `images.yaml`, comments and layout kept,
+//!   validated by the same loader, written atomically ([`EnrollReport`] with the next steps).
 //! - [`versions()`]: the tags of an image from its registry, newest version first
 //!   ([`VersionsReport`]).
 //! - [`BaseImagesReport`] and [`ParsedRef`]: the SPEC §10 contracts of `analyzer base-images` and
@@ -35,6 +37,7 @@ mod base_images;
 mod commit;
 mod dir;
 mod emergency;
+mod enroll;
 mod error;
 pub mod limits;
 mod manifests;
@@ -58,6 +61,7 @@ pub use base_images::{
 pub use commit::{Changes, author, commit_message};
 pub use dir::{Config, FactoryDir};
 pub use emergency::{EmergencyOptions, EmergencyReport, EmergencyTarget, emergency};
+pub use enroll::{EnrollError, EnrollOptions, EnrollReport, enroll};
 pub use error::{JobError, SchemasError, UsageError};
 pub use manifests::{ManifestReport, Problem, load_schemas, validate_manifests};
 pub use parse_ref::ParsedRef;

@@ -3,7 +3,8 @@
 //!
 //! The typed entries ([`ImageEntry`]) keep what the file says (`None` for keys not written); the
 //! effective configuration with the defaults of `factory.yaml` applied is [`EffectiveImage`], from
-//! [`Enrollment::resolve`].
+//! [`Enrollment::resolve`]. [`append`] adds an entry to the text of an `images.yaml`, keeping its
+//! comments and layout (`analyzer enroll`).
 //!
 //! ```
 //! let text = "- name: web\n  repository: acme/web\n  source:\n    repo: acme/web\n    dockerfile: app/Dockerfile\n";
@@ -14,6 +15,7 @@
 //! assert_eq!(source, Some(("app", "web.yml")));
 //! ```
 
+mod append;
 mod decode;
 mod legacy;
 
@@ -27,6 +29,7 @@ use crate::reference::ImageRef;
 use crate::settings::Settings;
 use crate::yaml::{self, Pos};
 
+pub use append::{AppendError, Appended, Draft, DraftSource, append};
 pub(crate) use decode::check_registry;
 
 /// Maximum length of an image name (leaves room in the 63-character Kubernetes names built from it).
