@@ -58,7 +58,7 @@ enum Command {
     /// List an image's tags from its registry, newest version first.
     Versions(versions::Args),
     /// Append a managed image's entry to images.yaml (comments and layout kept), validated.
-    Enroll(enroll::Args),
+    Enroll(Box<enroll::Args>),
 }
 
 fn main() -> ExitCode {
@@ -76,7 +76,7 @@ fn main() -> ExitCode {
         Command::Trigger(args) => trigger::run(args, &cli.global),
         Command::Emergency(args) => emergency::run(args, &cli.global),
         Command::Versions(args) => versions::run(args, &cli.global),
-        Command::Enroll(args) => enroll::run(args, &cli.global),
+        Command::Enroll(args) => enroll::run(*args, &cli.global),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),
