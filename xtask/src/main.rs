@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod dist;
 mod fuzz;
 mod gen_corpus;
 mod pipeline;
@@ -29,6 +30,8 @@ enum Command {
     Schema(schema::Args),
     /// Run the benchmarks and print the SPEC §12 table.
     Bench(bench::Args),
+    /// Shell completions and man pages of both binaries, into target/dist/ (not committed).
+    Dist(dist::Args),
     /// Short smoke run of the fuzz targets (not part of CI).
     Fuzz(fuzz::Args),
     /// The whole test suite (what the README and CI run).
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Pipeline(args) => pipeline::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Dist(args) => dist::run(args),
         Command::Fuzz(args) => fuzz::run(args),
         Command::Test(args) => test::run(args),
         Command::Synth(args) => synth::run(args),
