@@ -5,6 +5,10 @@
 //! - `analyze` and `synth` on a generated fleet (`cargo xtask gen-corpus --images N`), timed as whole
 //!   release-binary runs (wall clock, best of `--runs`), with peak RSS from GNU `time` when present.
 //!
+//! - `plan` of the same fleet with pending updates: the bases with the most dependents are
+//!   observed twice (`analyzer observe`: a baseline, then a new digest), so their dependents wait
+//!   in the rebuild delay; then `analyzer plan --format json` is timed;
+//! - peak RSS: the largest of the fleet runs above;
 //! - `check` of 1,000 distinct base tags against a real local registry (Debian's
 //!   `docker-registry`, started as the tests start it), the HEADs counted twice: in the analyzer's
 //!   JSON and in the registry's own access log.
@@ -36,7 +40,7 @@ pub struct Args {
 enum Part {
     /// Discovery throughput (divan).
     Discovery,
-    /// analyze, no-op rerun and synth of the generated fleet.
+    /// analyze, no-op rerun, synth and plan of the generated fleet, and their peak RSS.
     Fleet,
     /// check against the local registry.
     Check,
@@ -154,7 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "-p",
         "synth-cli",
     ]))?;
-    let release = util::root().join("target/release");
+    let release = util::target_dir().join("release");
     if wanted(Part::Fleet) {
         rows.extend(fleet_rows(&args, &release)?);
     }
@@ -227,8 +231,19 @@ fn fleet_rows(args: &Args, release: &Path) -> anyhow::Result<Vec<Row>> {
             .min_by_key(|&i| runs[i].wall)
             .context("no runs")
     };
-    let (f, r, s) = (best(&first)?, best(&rerun)?, best(&synth)?);
+    let plan = plan_runs(args, release, &factory_s)?;
+    let peak_kib = [&first, &rerun, &synth, &plan.runs]
+        .iter()
+        .flat_map(|runs| runs.iter().filter_map(|r| r.max_rss_kib))
+        .max();
+    let (f, r, s, p) = (
+        best(&first)?,
+        best(&rerun)?,
+        best(&synth)?,
+        best(&plan.runs)?,
+    );
     let (first, rerun, synth) = (&first[f], &rerun[r], &synth[s]);
+    let plan_run = &plan.runs[p];
     let rerun_bytes = bytes_written(rerun)?;
     let first_bytes = bytes_written(first)?;
     let synth_mb = synth.max_rss_kib.map(|k| k / 1024);
@@ -269,7 +284,119 @@ fn fleet_rows(args: &Args, release: &Path) -> anyhow::Result<Vec<Row>> {
             "< 1 s, < 300 MB RSS",
             verdict(synth.wall < Duration::from_secs(1) && synth_mb.is_none_or(|mb| mb < 300)),
         ),
+        (
+            format!(
+                "plan, {n} images, {} pending updates ({} bases moved)",
+                plan.pending, plan.moved
+            ),
+            format!(
+                "{:.2} s{}, {}",
+                plan_run.wall.as_secs_f64(),
+                cpu(plan_run),
+                rss(plan_run)
+            ),
+            "< 0.5 s",
+            verdict(plan_run.wall < Duration::from_millis(500) && plan.pending > 0),
+        ),
+        (
+            "peak RSS (largest of the runs above)".to_owned(),
+            peak_kib.map_or("n/a (no GNU time)".to_owned(), |k| {
+                format!("{} MB", k / 1024)
+            }),
+            "< 300 MB",
+            match peak_kib {
+                Some(k) => verdict(k / 1024 < 300),
+                None => "-",
+            },
+        ),
     ])
+}
+
+/// Bases observed moving before the `plan` benchmark: the ones with the most dependents.
+const MOVED_BASES: usize = 10;
+
+/// The `plan` runs and what they planned.
+struct PlanRuns {
+    runs: Vec<Run>,
+    /// Bases observed with a new digest.
+    moved: usize,
+    /// Entries of the plan's `due`, `pending` and `blocked` lists.
+    pending: usize,
+}
+
+/// Moves the [`MOVED_BASES`] most depended-on bases of the analysed fleet (`analyzer observe`: a
+/// baseline digest, then a new one a day later) and times `analyzer plan --format json` two days
+/// later, inside the default rebuild delay: their dependents are pending.
+fn plan_runs(args: &Args, release: &Path, factory: &str) -> anyhow::Result<PlanRuns> {
+    let analyzer = release.join("analyzer");
+    let bases = most_depended_on(&Path::new(factory).join("state/base-images"))?;
+    for (i, id) in bases.iter().enumerate() {
+        for (day, digest) in [("02", 'a'), ("03", 'b')] {
+            let digest = format!("sha256:{}{i:04}", digest.to_string().repeat(60));
+            let now = format!("2026-01-{day}T00:00:00Z");
+            let observe = [
+                "observe",
+                "--factory-dir",
+                factory,
+                "--base",
+                id,
+                "--digest",
+                &digest,
+                "--now",
+                &now,
+                "-q",
+            ];
+            measure(&analyzer, &observe)?;
+        }
+    }
+    let plan = [
+        "plan",
+        "--factory-dir",
+        factory,
+        "--now",
+        "2026-01-05T00:00:00Z",
+        "--format",
+        "json",
+    ];
+    let runs = (0..args.runs)
+        .map(|_| measure(&analyzer, &plan))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let json: serde_json::Value = serde_json::from_str(&runs.first().context("no runs")?.stdout)?;
+    let pending = ["due", "pending", "blocked"]
+        .iter()
+        .filter_map(|key| json[key].as_array().map(Vec::len))
+        .sum();
+    Ok(PlanRuns {
+        runs,
+        moved: bases.len(),
+        pending,
+    })
+}
+
+/// The ids of the [`MOVED_BASES`] base files of `dir` with the most dependents (ties by id).
+fn most_depended_on(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        let Some(id) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path)?;
+        // `dependents:` is followed by one `- name` line per dependent (docs/state.md).
+        let dependents = text
+            .lines()
+            .skip_while(|l| !l.starts_with("dependents:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("- "))
+            .count();
+        bases.push((std::cmp::Reverse(dependents), id));
+    }
+    bases.sort();
+    Ok(bases
+        .into_iter()
+        .take(MOVED_BASES)
+        .map(|(_, id)| id)
+        .collect())
 }
 
 /// Distinct base tags of the `check` benchmark.

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod dist;
 mod docs;
 mod fuzz;
 mod gen_corpus;
@@ -33,6 +34,8 @@ enum Command {
     Bench(bench::Args),
     /// Run the shell blocks of docs/*.md in a sandbox of the example (what CI runs).
     Docs(docs::Args),
+    /// Shell completions and man pages of both binaries, into target/dist/ (not committed).
+    Dist(dist::Args),
     /// Short smoke run of the fuzz targets (not part of CI).
     Fuzz(fuzz::Args),
     /// The whole test suite (what the README and CI run).
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Docs(args) => docs::run(args),
+        Command::Dist(args) => dist::run(args),
         Command::Fuzz(args) => fuzz::run(args),
         Command::Test(args) => test::run(args),
         Command::Synth(args) => synth::run(args),

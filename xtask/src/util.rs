@@ -11,6 +11,15 @@ pub fn root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace root) when set, else
+/// `target/` of the workspace root.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root().join(dir),
+        _ => root().join("target"),
+    }
+}
+
 /// Runs a command in the workspace root, failing when it exits non-zero.
 #[allow(clippy::print_stderr)] // xtask reports progress to its user
 pub fn run(cmd: &mut Command) -> anyhow::Result<()> {

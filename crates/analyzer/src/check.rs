@@ -2,11 +2,9 @@
 //! report. Exit 0 all recorded; 1 some base, state file, commit or push failed (the others are
 //! recorded); 2 usage or configuration error (nothing written).
 
-use std::io::IsTerminal as _;
-
 use factory::{CheckOptions, ObserveOptions};
 
-use crate::output::{Format, Global, Outcome};
+use crate::output::{self, Global, Outcome};
 use crate::state_job::{self, StateArgs};
 
 /// Arguments of `analyzer check`.
@@ -51,11 +49,7 @@ pub fn check(args: CheckArgs, global: &Global) -> anyhow::Result<Outcome> {
         limits: registry::Limits::default(),
         watch,
     };
-    let tty = std::io::stderr().is_terminal() && !global.quiet && global.log_format == Format::Text;
-    let bar = indicatif::ProgressBar::hidden();
-    if tty {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    }
+    let bar = output::progress_bar(global);
     let result = factory::check(&dir, &options, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);

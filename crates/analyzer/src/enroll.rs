@@ -98,7 +98,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let dir = FactoryDir::load(&args.factory_dir);
     if dir.has_errors() {
         let end = "error: configuration is invalid; fix it before enrolling; nothing was written\n";
-        output::write_stderr(&(dir.render_all(false) + end));
+        output::write_stderr(&(dir.render_all(false) + end), output::Level::Error);
         return Ok(Outcome::ConfigError);
     }
     let options = EnrollOptions {
@@ -136,7 +136,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         Err(JobError::Enroll(err)) => {
-            output::write_stderr(&format!("{}error: {err}\n", err.render()));
+            output::write_stderr(&format!("{}error: {err}\n", err.render()), output::Level::Error);
             if global.format == Format::Json {
                 output::write_json(&serde_json::json!({
                     "error": err.to_string(),

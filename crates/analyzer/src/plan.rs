@@ -35,7 +35,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let now = factory::Environment::from_process().clock(args.now.as_deref())?;
     let dir = FactoryDir::load(&args.factory_dir);
     if dir.has_errors() {
-        crate::output::write_stderr(&dir.render_all(false));
+        crate::output::write_stderr(&dir.render_all(false), crate::output::Level::Error);
         return Ok(Outcome::ConfigError);
     }
     if let Some(reference) = &args.what_if {

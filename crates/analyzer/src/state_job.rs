@@ -54,8 +54,8 @@ impl StateArgs {
             _ => FactoryDir::load(&self.factory_dir),
         };
         if dir.has_errors() {
-            let end = "error: configuration is invalid; nothing was written\n";
-            output::write_stderr(&(dir.render_all(false) + end));
+            output::write_stderr(&dir.render_all(false), output::Level::Error);
+            output::error("configuration is invalid; nothing was written");
             return Ok(Err(Outcome::ConfigError));
         }
         let options = WatchOptions {
@@ -84,7 +84,7 @@ pub fn finish<R: serde::Serialize + std::fmt::Display>(
         Ok(report) => report,
         // The message is complete on its own (no cause chain: it would repeat).
         Err(err) => {
-            output::write_stderr(&format!("error: {err}\n"));
+            output::error(&err.to_string());
             return Ok(if err.is_usage_error() {
                 Outcome::ConfigError
             } else {

@@ -36,7 +36,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
             if !v.is_valid() || !global.quiet {
                 text += &format!("{}\n", Validation { warnings, ..v });
             }
-            output::write_stderr(&text);
+            let level = [output::Level::Error, output::Level::Warn][usize::from(v.is_valid())];
+            output::write_stderr(&text, level);
         }
     }
     Ok([Outcome::ConfigError, Outcome::Success][usize::from(v.is_valid())])

@@ -36,7 +36,8 @@ pub struct Args {
 pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
     let dir = FactoryDir::load_if_present(&args.factory_dir);
     if let Some(dir) = dir.as_ref().filter(|d| d.has_errors()) {
-        output::write_stderr(&(dir.render_all(false) + "error: configuration is invalid\n"));
+        output::write_stderr(&dir.render_all(false), output::Level::Error);
+        output::error("configuration is invalid");
         return Ok(Outcome::ConfigError);
     }
     let options = VersionsOptions {

@@ -80,6 +80,11 @@ impl World {
             assert!(!stdout.contains(secret), "{secret} on stdout: {stdout}");
             assert!(!stderr.contains(secret), "{secret} on stderr: {stderr}");
         }
+        // stderr is a pipe: no progress bar (redrawn with `\r`) and no colours.
+        assert!(
+            !stderr.contains('\r') && !stderr.contains("\x1b["),
+            "{stderr:?}"
+        );
         out
     }
 

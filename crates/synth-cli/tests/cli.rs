@@ -186,6 +186,72 @@ fn generate_check_and_exit_codes() {
             .contains("m_web -> m_api [label=\"cascade\"")
     );
 
+    // --format json on every path: a report of what was written or checked, the objects as a
+    // Kubernetes List, the graph's nodes and edges, the problems of --validate.
+    let json = |args: &[&str]| -> (Option<i32>, serde_json::Value) {
+        let mut args = args.to_vec();
+        args.extend(["--format", "json"]);
+        let r = synth(&args);
+        let stdout = String::from_utf8(r.stdout).unwrap();
+        (
+            r.status.code(),
+            serde_json::from_str(&stdout).expect(&stdout),
+        )
+    };
+    let (code, report) = json(&["--factory-dir", d, "--out", o]);
+    let objects = report["objects"].as_u64().unwrap();
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        report,
+        serde_json::json!({"out": o, "objects": objects, "check": false, "changed": false, "backstage": null})
+    );
+    let (code, report) = json(&["--factory-dir", d, "--out", o, "--check"]);
+    assert_eq!(
+        (code, &report["check"], &report["changed"]),
+        (Some(0), &true.into(), &false.into())
+    );
+    let (_, list) = json(&["--factory-dir", d, "--out", "-"]);
+    assert_eq!(
+        (&list["kind"], &list["apiVersion"]),
+        (&"List".into(), &"v1".into())
+    );
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len() as u64, objects);
+    assert!(
+        items
+            .iter()
+            .any(|i| i["kind"] == "Stage" && i["metadata"]["name"] == "analyze-web")
+    );
+    let (_, graph) = json(&["--factory-dir", d, "--graph", "mermaid"]);
+    let cascade = serde_json::json!({"from": "m_web", "to": "m_api", "kind": "cascade"});
+    assert!(
+        graph["edges"].as_array().unwrap().contains(&cascade),
+        "{graph}"
+    );
+    assert!(
+        graph["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["id"] == "m_web" && n["kind"] == "managed")
+    );
+    assert_eq!(json(&["--validate", o]), (Some(0), serde_json::json!([])));
+
+    // --log-format json: every stderr line is one JSON event.
+    let r = synth(&["--factory-dir", d, "--out", o, "--log-format", "json"]);
+    let stderr = String::from_utf8(r.stderr).unwrap();
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
+    assert_eq!(events.len(), 1, "{stderr}");
+    assert_eq!(events[0]["level"], "INFO");
+    let message = events[0]["fields"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("synth: ") && message.contains("objects unchanged in"),
+        "{message}"
+    );
+
     // Backstage files.
     let catalog = tmp.path().join("catalog");
     let r = synth(&[
@@ -220,6 +286,8 @@ fn generate_check_and_exit_codes() {
     let r = synth(&["--factory-dir", d, "--check", "--out", o]);
     assert_eq!(r.status.code(), Some(1));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
+    let (code, report) = json(&["--factory-dir", d, "--check", "--out", o]);
+    assert_eq!((code, &report["changed"]), (Some(1), &true.into()));
 
     // Configuration error: exit 2, nothing written.
     std::fs::write(dir.join("images.yaml"), "- name: Web\n").unwrap();
@@ -237,6 +305,14 @@ fn generate_check_and_exit_codes() {
     assert_eq!(stderr.matches(":1:9").count(), 1, "{stderr}");
     assert!(stderr.contains(&location), "{stderr}");
     assert!(stderr.ends_with("nothing written\n"), "{stderr}");
+    let r = synth(&["--factory-dir", d, "--out", o, "--log-format", "json"]);
+    assert_eq!(r.status.code(), Some(2));
+    let stderr = String::from_utf8(r.stderr).unwrap();
+    for line in stderr.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).expect(line);
+        assert_eq!(event["level"], "ERROR", "{line}");
+    }
+    assert!(stderr.contains("DNS-1123") && !out.exists(), "{stderr}");
 
     // A dangling base id in state: exit 1, nothing written.
     std::fs::write(dir.join("images.yaml"), images).unwrap();
@@ -273,4 +349,15 @@ fn help_has_examples() {
     let r = synth(&["--help"]);
     let help = String::from_utf8(r.stdout).unwrap();
     assert!(help.contains("Examples:") && help.contains("--validate"));
+}
+
+#[test]
+fn version_names_the_binary_and_the_commit() {
+    let r = synth(&["--version"]);
+    let version = String::from_utf8(r.stdout).unwrap();
+    let prefix = format!("synth {} (", env!("CARGO_PKG_VERSION"));
+    assert!(
+        version.starts_with(&prefix) && version.ends_with(")\n"),
+        "{version}"
+    );
 }

@@ -67,6 +67,9 @@ pub enum Format {
     Mermaid,
     /// Graphviz DOT.
     Dot,
+    /// JSON: `{"nodes": [{"id", "label", "kind"}], "edges": [{"from", "to", "kind"}]}`, kinds
+    /// `managed`, `base`, `pinned`, `external` (nodes) and `base`, `pinned`, `cascade` (edges).
+    Json,
 }
 
 enum Node {
@@ -80,6 +83,27 @@ enum Edge {
     Base,
     Pinned,
     Cascade,
+}
+
+impl Node {
+    fn kind(&self) -> &'static str {
+        match self {
+            Node::Managed => "managed",
+            Node::Base => "base",
+            Node::Pinned => "pinned",
+            Node::External => "external",
+        }
+    }
+}
+
+impl Edge {
+    fn kind(&self) -> &'static str {
+        match self {
+            Edge::Base => "base",
+            Edge::Pinned => "pinned",
+            Edge::Cascade => "cascade",
+        }
+    }
 }
 
 fn node_id(prefix: &str, name: &str) -> String {
@@ -173,6 +197,21 @@ pub fn render(plan: &Plan, format: Format) -> String {
                 let _ = writeln!(out, "  {from} -> {to}{style};");
             }
             out.push_str("}\n");
+        }
+        Format::Json => {
+            let nodes: Vec<_> = nodes
+                .iter()
+                .map(|(id, label, kind)| {
+                    serde_json::json!({"id": id, "label": label, "kind": kind.kind()})
+                })
+                .collect();
+            let edges: Vec<_> = edges
+                .iter()
+                .map(|(from, to, kind)| serde_json::json!({"from": from, "to": to, "kind": kind.kind()}))
+                .collect();
+            let graph = serde_json::json!({"nodes": nodes, "edges": edges});
+            // A `Value` of strings always serialises.
+            out = serde_json::to_string_pretty(&graph).unwrap_or_default() + "\n";
         }
     }
     out

@@ -2,21 +2,21 @@
 //!
 //! Wiring only: each subcommand parses its arguments, calls a library and renders the result.
 //! Exit status: 0 success, 1 the command ran but found errors, 2 usage or configuration error.
-
-/// mimalloc: glibc's allocator took ~25% of a large run (ADR 0004).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+//!
+//! A library target so that `cargo xtask dist` can generate shell completions and man pages from
+//! [`command`]; the binary (`src/bin/analyzer.rs`) only calls [`main`].
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
+// The options, logging and output the two binaries share.
+use cli as output;
 
 mod analyze;
 mod base_images;
 mod check;
 mod emergency;
 mod enroll;
-mod output;
 mod parse_ref;
 mod plan;
 mod state_job;
@@ -26,7 +26,7 @@ mod versions;
 
 /// Discover base images, validate enrolment and keep image-factory's state.
 #[derive(Parser)]
-#[command(version, about, propagate_version = true)]
+#[command(version = env!("IMAGE_FACTORY_VERSION"), about, propagate_version = true)]
 struct Cli {
     #[command(flatten)]
     global: output::Global,
@@ -61,10 +61,16 @@ enum Command {
     Enroll(Box<enroll::Args>),
 }
 
-fn main() -> ExitCode {
+/// The clap definition of `analyzer`, its subcommands and options.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Runs `analyzer` with the process's arguments and returns its exit status.
+pub fn main() -> ExitCode {
     // clap exits itself: 0 after --help/--version, 2 on a usage error.
     let cli = Cli::parse();
-    output::init_logging(&cli.global);
+    output::init_logging(&cli.global, "warn");
     let result = match cli.command {
         Command::ParseRef(args) => parse_ref::run(args, &cli.global),
         Command::Validate(args) => validate::run(args, &cli.global),
@@ -81,7 +87,7 @@ fn main() -> ExitCode {
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),
         Err(err) => {
-            output::write_stderr(&format!("error: {err:#}\n"));
+            output::error(&format!("{err:#}"));
             let job = err.downcast_ref::<factory::JobError>();
             ExitCode::from(if job.is_some_and(|e| !e.is_usage_error()) {
                 1
