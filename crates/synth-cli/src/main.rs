@@ -30,7 +30,9 @@ synth --factory-dir image-factory --check           # exit 1 when dist/ is out o
 synth --factory-dir image-factory --out -           # print the manifests\n  \
 synth --factory-dir image-factory --graph mermaid   # dependency graph on stdout\n  \
 synth --factory-dir image-factory --backstage catalog/\n  \
-synth --validate dist/image-factory.k8s.yaml        # Kargo admission rules (+ JSON Schemas)\n\n\
+synth --validate dist/image-factory.k8s.yaml        # Kargo admission rules (+ JSON Schemas)\n  \
+synth --factory-dir image-factory --workflows .     # build workflows of images without one\n  \
+synth --factory-dir image-factory --workflows . --check  # exit 1 when they are out of date\n\n\
 JSON Schemas: --schemas DIR or IMAGE_FACTORY_KARGO_SCHEMAS (the json-schema/ dir of the Kargo\n\
 schema bundle); without them --validate checks the admission rules only."
 )]
@@ -50,8 +52,13 @@ struct Cli {
     /// Also write Backstage catalog entities (one YAML file each) into DIR.
     #[arg(long, value_name = "DIR")]
     backstage: Option<PathBuf>,
+    /// Write the build workflows of the images without `source.workflow` into DIR (the state
+    /// repository's root: `.github/workflows/build-<name>.yml`, `.gitlab/build-<name>.yml`)
+    /// instead of the manifests, removing stale generated ones; with --check, only compare.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["graph", "backstage"])]
+    workflows: Option<PathBuf>,
     /// Check manifest files against the Kargo rules (and the JSON Schemas when available).
-    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "graph", "backstage"])]
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "graph", "backstage", "workflows"])]
     validate: Vec<PathBuf>,
     /// Output of `--validate`: `text` (one problem per line) or `json` (a list of
     /// `{file, document, object, rule, message}`).
@@ -93,10 +100,12 @@ impl From<JobError> for Failure {
 fn main() -> ExitCode {
     // clap exits itself: 0 after --help/--version, 2 on a usage error.
     let cli = Cli::parse();
-    let result = if cli.validate.is_empty() {
-        generate(&cli)
-    } else {
+    let result = if !cli.validate.is_empty() {
         validate(&cli)
+    } else if let Some(out) = &cli.workflows {
+        workflows(&cli, out)
+    } else {
+        generate(&cli)
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -184,6 +193,48 @@ fn generate(cli: &Cli) -> Result<(), Failure> {
         };
         let count = manifest.objects.len();
         eprintln!("synth: {count} objects {how} {}", out.display());
+    }
+    Ok(())
+}
+
+fn workflows(cli: &Cli, out: &std::path::Path) -> Result<(), Failure> {
+    let dir = factory::FactoryDir::load(&cli.factory_dir);
+    eprint!("{}", model::printable::escape(&dir.render_all(true)));
+    let report = factory::write_workflows(&dir, out, cli.check)?;
+    let shown = |paths: &[String]| model::printable::escape(&paths.join(", ")).into_owned();
+    if cli.check && !report.is_up_to_date() {
+        let mut problems = Vec::new();
+        if !report.written.is_empty() {
+            problems.push(format!("out of date: {}", shown(&report.written)));
+        }
+        if !report.removed.is_empty() {
+            problems.push(format!("stale: {}", shown(&report.removed)));
+        }
+        let (o, d) = (out.display(), cli.factory_dir.display());
+        return Err(Failure(
+            1,
+            format!(
+                "build workflows in {o}: {}; run `synth --factory-dir {d} --workflows {o}` and commit the result",
+                problems.join("; ")
+            ),
+        ));
+    }
+    if !cli.quiet {
+        let count = report.generated.len();
+        match (cli.check, report.is_up_to_date()) {
+            (true, _) | (false, true) => {
+                eprintln!(
+                    "synth: {count} build workflow file(s) up to date in {}",
+                    out.display()
+                );
+            }
+            (false, false) => eprintln!(
+                "synth: {count} build workflow file(s) in {}: {} written, {} stale removed",
+                out.display(),
+                report.written.len(),
+                report.removed.len()
+            ),
+        }
     }
     Ok(())
 }

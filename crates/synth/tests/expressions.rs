@@ -97,7 +97,11 @@ fn every_expression_of_the_shared_valid_examples_parses() {
             );
             continue;
         }
-        problems.extend(found.into_iter().map(|p| format!("{}: {p}", path.display())));
+        problems.extend(
+            found
+                .into_iter()
+                .map(|p| format!("{}: {p}", path.display())),
+        );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -10,6 +10,7 @@
 //! under `CI` when there is any).
 #![allow(clippy::panic, clippy::print_stderr)] // test support: failing loudly is the point
 
+pub mod ci_schema;
 pub mod git;
 pub mod http;
 pub mod registry;
@@ -61,6 +62,8 @@ pub enum SharedData {
     Legacy,
     /// `shared/kargo/json-schema`: Kargo, Rollouts and Kubernetes JSON Schemas.
     KargoSchemas,
+    /// `shared/ci-schemas`: GitHub Actions workflow and GitLab CI JSON Schemas.
+    CiSchemas,
 }
 
 impl SharedData {
@@ -70,6 +73,7 @@ impl SharedData {
             SharedData::Corpus => "IMAGE_FACTORY_CORPUS",
             SharedData::Legacy => "IMAGE_FACTORY_LEGACY",
             SharedData::KargoSchemas => "IMAGE_FACTORY_KARGO_SCHEMAS",
+            SharedData::CiSchemas => "IMAGE_FACTORY_CI_SCHEMAS",
         }
     }
 
@@ -79,6 +83,7 @@ impl SharedData {
             SharedData::Corpus => "../shared/corpus",
             SharedData::Legacy => "../shared/legacy",
             SharedData::KargoSchemas => "../shared/kargo/json-schema",
+            SharedData::CiSchemas => "../shared/ci-schemas",
         }
     }
 
@@ -88,6 +93,7 @@ impl SharedData {
             SharedData::Corpus => "image-refs",
             SharedData::Legacy => "eda-mesh__images.yaml",
             SharedData::KargoSchemas => "strict",
+            SharedData::CiSchemas => "github-workflows.json",
         }
     }
 }
