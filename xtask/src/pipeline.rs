@@ -1,5 +1,6 @@
 //! `cargo xtask pipeline`: the main job on a factory dir, end to end (SPEC §10): validate the
-//! configuration, analyse the Dockerfiles into state, synthesise the manifests, validate them.
+//! configuration, analyse the Dockerfiles into state, synthesise the manifests and the build
+//! workflows of images without one, validate the manifests.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +22,10 @@ pub struct Args {
     /// Where the manifests are written.
     #[arg(long, default_value = "dist/image-factory.k8s.yaml")]
     out: PathBuf,
+    /// Where the build workflows of images without one are written (`synth --workflows`): the
+    /// example keeps them in its factory dir (the repository's own `.github/` is its CI).
+    #[arg(long, default_value = "image-factory")]
+    workflows: PathBuf,
 }
 
 fn bin(name: &str, package: &str) -> Command {
@@ -45,6 +50,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .arg(dir)
             .arg("--out")
             .arg(&args.out),
+    )?;
+    util::run(
+        bin("synth", "synth-cli")
+            .arg("--factory-dir")
+            .arg(dir)
+            .arg("--workflows")
+            .arg(&args.workflows),
     )?;
     let mut validate = bin("synth", "synth-cli");
     validate.arg("--validate").arg(&args.out);

@@ -1,6 +1,7 @@
-//! `cargo xtask synth`: what CI runs for the manifests: regenerates the example's
-//! `dist/image-factory.k8s.yaml` from `image-factory/` in memory and fails when the committed file
-//! differs (`--write` updates it instead), then validates it with `synth --validate`.
+//! `cargo xtask synth`: what CI runs for the generated files: regenerates the example's
+//! `dist/image-factory.k8s.yaml` and its build workflows (`synth --workflows`, kept in
+//! `image-factory/.github/workflows/`) from `image-factory/` in memory and fails when a committed
+//! file differs (`--write` updates them instead), then validates the manifest with `synth --validate`.
 
 use crate::util;
 
@@ -16,6 +17,9 @@ pub struct Args {
     /// The manifest file.
     #[arg(long, default_value = "dist/image-factory.k8s.yaml")]
     out: std::path::PathBuf,
+    /// Where the build workflows are kept (`synth --workflows DIR`).
+    #[arg(long, default_value = "image-factory")]
+    workflows: std::path::PathBuf,
 }
 
 /// Runs the task.
@@ -31,6 +35,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         synth.arg("--check");
     }
     util::run(&mut synth)?;
+    let mut workflows = util::cargo();
+    workflows
+        .args(["run", "--quiet", "-p", "synth-cli", "--bin", "synth", "--"])
+        .arg("--factory-dir")
+        .arg(&args.factory_dir)
+        .arg("--workflows")
+        .arg(&args.workflows);
+    if !args.write {
+        workflows.arg("--check");
+    }
+    util::run(&mut workflows)?;
     let mut validate = util::cargo();
     validate
         .args(["run", "--quiet", "-p", "synth-cli", "--bin", "synth", "--"])

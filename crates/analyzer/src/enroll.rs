@@ -136,7 +136,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         Err(JobError::Enroll(err)) => {
-            output::write_stderr(&format!("{}error: {err}\n", err.render()), output::Level::Error);
+            output::write_stderr(
+                &format!("{}error: {err}\n", err.render()),
+                output::Level::Error,
+            );
             if global.format == Format::Json {
                 output::write_json(&serde_json::json!({
                     "error": err.to_string(),

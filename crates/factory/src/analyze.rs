@@ -420,6 +420,7 @@ impl Run<'_> {
             .filter(|i| !loaded.frozen_images.contains(&i.name))
             .collect();
         let outcomes = sources::discover_all(
+            self.dir.path(),
             &self.options.sources,
             &targets,
             &self.options.environment,

@@ -152,11 +152,15 @@ impl FactoryDir {
         }
         let (diagnostics, config) = match (&images.text, read_errors.is_empty()) {
             (Some(text), true) => {
-                let checked = validate_factory(
+                let mut checked = validate_factory(
                     text,
                     &images.name,
                     factory.text.as_deref().map(|t| (t, factory.name.as_str())),
                 );
+                checked
+                    .diagnostics
+                    .extend(crate::local_files::check(&path, text, &images.name));
+                model::diagnostic::sort(&mut checked.diagnostics);
                 let config = match (checked.resolved(), checked.settings) {
                     (Some(images), Some(settings)) if !has_errors(&checked.diagnostics) => {
                         Some(Config { images, settings })

@@ -88,6 +88,18 @@ pub enum JobError {
     /// Synthesis refused the state or its own output.
     #[error("{0}; nothing written")]
     Synth(#[source] synth::SynthError),
+    /// The build workflows cannot be generated (`synth --workflows`).
+    #[error("{0}; nothing written")]
+    Workflows(#[source] synth::workflows::WorkflowError),
+    /// A stale generated file could not be removed.
+    #[error("cannot remove {}: {source}", path.display())]
+    Remove {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The generated manifests fail the JSON Schemas.
     #[error(
         "generated manifests fail the JSON Schemas ({} problem(s)); nothing written:\n{}",
@@ -140,6 +152,8 @@ impl JobError {
         !matches!(
             self,
             Self::Synth(_)
+                | Self::Workflows(_)
+                | Self::Remove { .. }
                 | Self::Recording(_)
                 | Self::SchemaViolations(_)
                 | Self::Serialize { .. }

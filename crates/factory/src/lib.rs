@@ -12,6 +12,8 @@
 //! - [`synthesize()`]: configuration + state → Kargo manifests, optionally checked against the JSON
 //!   Schemas; [`is_up_to_date`] (`--check`), [`write_manifest`] and [`write_backstage`] (the
 //!   workspace's one atomic writer, [`state::atomic`]).
+//! - [`write_workflows`]: the build workflows of images without one (`synth --workflows`,
+//!   SPEC §8.3), written or drift-checked, stale generated files removed ([`WorkflowsReport`]).
 //! - [`validate_manifests`]: any manifest files against Kargo's admission rules and the schemas.
 //! - [`plan()`], [`trigger()`] and [`emergency()`]: the rebuild engine's drivers (SPEC §9.3) —
 //!   the plan (and `--what-if`), the CI dispatches, a delay bypassed with a reason.
@@ -40,6 +42,7 @@ mod emergency;
 mod enroll;
 mod error;
 pub mod limits;
+mod local_files;
 mod manifests;
 mod parse_ref;
 mod plan;
@@ -49,6 +52,7 @@ mod trigger;
 mod validate;
 mod versions;
 mod watch;
+mod workflows;
 
 pub use analyze::{
     AnalyzeOptions, AnalyzeReport, Build, Environment, FileError, ImageFailure, PushOptions,
@@ -77,3 +81,4 @@ pub use watch::{
     BaseError, Baseline, CheckOptions, CheckReport, ObserveOptions, ObserveReport, Updated,
     WatchOptions, Written, check, observe,
 };
+pub use workflows::{WorkflowsReport, write_workflows};

@@ -12,8 +12,10 @@ use crate::analyze::{Environment, Sources};
 use crate::error::JobError;
 
 /// The discovery outcome of every target that has a source, by image name; Dockerfiles larger than
-/// `limit` bytes are refused.
+/// `limit` bytes are refused. Images with `local.dockerfile` are analysed from the factory dir
+/// `factory_dir` (the state repository), the others from `sources`.
 pub(crate) fn discover_all(
+    factory_dir: &Path,
     sources: &Sources,
     targets: &[&EffectiveImage],
     env: &Environment,
@@ -21,12 +23,46 @@ pub(crate) fn discover_all(
     askpass: Option<&Path>,
     limit: u64,
 ) -> Result<BTreeMap<String, Discovery>, JobError> {
-    match sources {
-        Sources::Root(root) => from_root(root, targets, limit),
-        Sources::Clone { url_base } => {
-            from_clones(url_base.as_deref(), targets, env, access, askpass, limit)
+    let (local, upstream): (Vec<&EffectiveImage>, Vec<&EffectiveImage>) = targets
+        .iter()
+        .partition(|image| image.local_dockerfile().is_some());
+    let mut outcomes = if upstream.is_empty() {
+        BTreeMap::new()
+    } else {
+        match sources {
+            Sources::Root(root) => from_root(root, &upstream, limit)?,
+            Sources::Clone { url_base } => {
+                from_clones(url_base.as_deref(), &upstream, env, access, askpass, limit)?
+            }
         }
-    }
+    };
+    outcomes.extend(from_factory_dir(factory_dir, &local, limit));
+    Ok(outcomes)
+}
+
+/// Discovery of the images whose Dockerfile is ours (`local.dockerfile`), read from the factory
+/// dir with the same containment rules as a source checkout (no `..`, no symlink leading out).
+fn from_factory_dir(
+    factory_dir: &Path,
+    targets: &[&EffectiveImage],
+    limit: u64,
+) -> BTreeMap<String, Discovery> {
+    let root = factory_dir
+        .canonicalize()
+        .unwrap_or_else(|_| factory_dir.to_path_buf());
+    targets
+        .iter()
+        .filter_map(|image| {
+            let (source, dockerfile) = image.source.as_ref().zip(image.local_dockerfile())?;
+            // The build args and platform are the enrolment's; only the file's place differs.
+            let mut source = source.clone();
+            source.dockerfile = dockerfile;
+            Some((
+                image.name.clone(),
+                discover::discover(&root, &source, limit),
+            ))
+        })
+        .collect()
 }
 
 fn from_root(

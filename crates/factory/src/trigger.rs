@@ -101,11 +101,25 @@ fn token(environment: &crate::Environment, provider: Provider) -> Result<Secret,
 
 /// The dispatch request of a due image: its workflow (GitHub) or pipeline (GitLab) on its branch,
 /// its inputs, and the pinned digests in `source.pinInput` as `--build-context` lines.
+///
+/// An image without `source.workflow` is built by the workflow `synth --workflows` generates into
+/// the state repository (SPEC §8.3): the request goes to `stateRepo.url`'s repository on
+/// `stateRepo.branch` — GitHub: `build-<name>.yml`; GitLab: the state repository's pipeline with
+/// `IMAGE_FACTORY_IMAGE=<name>`, which runs the image's child pipeline. Without a usable
+/// `stateRepo.url` the repository is left empty, and the dispatch is refused before sending.
 pub fn request(settings: &Settings, source: &EffectiveSource, due: &Due) -> Request {
+    let (repo, git_ref) = if source.generated_workflow {
+        (
+            settings.state_repo.repository_path().unwrap_or_default(),
+            settings.state_repo.branch.clone(),
+        )
+    } else {
+        (source.repo.clone(), source.branch.clone())
+    };
     let target = match source.provider {
         Provider::Github => Target::GitHub {
             api: settings.ci.github_api.clone(),
-            repo: source.repo.clone(),
+            repo,
             workflow: source.workflow.clone(),
         },
         Provider::Gitlab => Target::GitLab {
@@ -113,16 +127,22 @@ pub fn request(settings: &Settings, source: &EffectiveSource, due: &Due) -> Requ
                 || settings.ci.gitlab_api.clone(),
                 |host| format!("https://{host}/api/v4"),
             ),
-            project: source.repo.clone(),
+            project: repo,
         },
     };
     let mut inputs = source.inputs.clone();
     if let Some(name) = &source.pin_input {
         inputs.insert(name.clone(), pin_lines(&due.pins));
     }
+    if source.generated_workflow && source.provider == Provider::Gitlab {
+        inputs.insert(
+            model::enrollment::GENERATED_IMAGE_VARIABLE.to_owned(),
+            due.image.clone(),
+        );
+    }
     Request {
         target,
-        git_ref: source.branch.clone(),
+        git_ref,
         inputs,
     }
 }
@@ -228,12 +248,25 @@ pub fn trigger(dir: &FactoryDir, options: &TriggerOptions) -> Result<TriggerRepo
         };
         // A request refused before sending (too many inputs, a malformed name) is this image's
         // rejection: the configuration must change.
-        let outcome = match dispatcher.send(&req, secret) {
-            Ok(sent) => sent.outcome,
-            Err(e) => Outcome::Rejected {
+        let no_state_repo =
+            source.generated_workflow && config.settings.state_repo.repository_path().is_none();
+        let outcome = if no_state_repo {
+            Outcome::Rejected {
                 status: 0,
-                message: e.to_string(),
-            },
+                message: format!(
+                    "`{}` is generated into the state repository (no `source.workflow`), but \
+                     factory.yaml's `stateRepo.url` names no repository to dispatch it in",
+                    source.workflow
+                ),
+            }
+        } else {
+            match dispatcher.send(&req, secret) {
+                Ok(sent) => sent.outcome,
+                Err(e) => Outcome::Rejected {
+                    status: 0,
+                    message: e.to_string(),
+                },
+            }
         };
         let (result, run_url, message) = match &outcome {
             Outcome::Dispatched { run_url, .. } => {

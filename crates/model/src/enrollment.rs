@@ -12,12 +12,13 @@
 //! assert!(diagnostics.is_empty());
 //! let images = enrollment.map(|e| e.resolve(&Default::default())).unwrap_or_default();
 //! let source = images[0].source.as_ref().map(|s| (s.context.as_str(), s.workflow.as_str()));
-//! assert_eq!(source, Some(("app", "web.yml")));
+//! assert_eq!(source, Some(("app", "build-web.yml")));
 //! ```
 
 mod append;
 mod decode;
 mod legacy;
+mod local;
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,27 @@ use crate::yaml::{self, Pos};
 
 pub use append::{AppendError, Appended, Draft, DraftSource, append};
 pub(crate) use decode::check_registry;
+pub use local::{LocalFile, local_files};
+
+/// The `workflow_dispatch` input (GitLab: pipeline variable) of a generated build workflow that
+/// receives the pinned base digests when `source.pinInput` is not set (SPEC §8.3, §9.3).
+pub const GENERATED_PIN_INPUT: &str = "base_images";
+
+/// The generated build workflow's own inputs besides the pin input: the pre-release `suffix` and
+/// the version part to `bump`. `source.inputs` of an image without `source.workflow` must not use
+/// them.
+pub const GENERATED_INPUTS: &[&str] = &["suffix", "bump"];
+
+/// The GitLab pipeline variable that names the image a trigger of the state repository builds
+/// (the generated `.gitlab/image-factory-builds.yml` runs that image's child pipeline); sent by
+/// `analyzer trigger` for GitLab images without `source.workflow`.
+pub const GENERATED_IMAGE_VARIABLE: &str = "IMAGE_FACTORY_IMAGE";
+
+/// The file name of the build workflow `synth --workflows` generates for an image without
+/// `source.workflow` (`.github/workflows/build-<name>.yml`; GitLab: `.gitlab/build-<name>.yml`).
+pub fn generated_workflow_file(name: &str) -> String {
+    format!("build-{name}.yml")
+}
 
 /// Maximum length of an image name (leaves room in the 63-character Kubernetes names built from it).
 pub const NAME_MAX: usize = 40;
@@ -81,6 +103,59 @@ pub struct ImageEntry {
     /// How the built image is watched (default SemVer `>=0.0.0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_policy: Option<TagPolicy>,
+    /// Files of this image kept in the state repository (managed images only, SPEC §8.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<Local>,
+}
+
+/// `local`: files of a managed image kept in the state repository, for images built from sources we
+/// do not own (SPEC §8.3): a Dockerfile of ours, patches for the upstream checkout, a version file.
+/// The generated build workflow (`synth --workflows`) uses them; `analyzer analyze` reads
+/// `dockerfile` from here instead of the source repository.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Local {
+    /// Directory holding the files, relative to the factory dir (`.` for the factory dir itself).
+    #[schemars(regex(
+        pattern = r"^(\.|[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*/?)$"
+    ))]
+    pub dir: String,
+    /// Our Dockerfile, relative to `dir`. When set, the image is built from `dir` in the state
+    /// repository (the build context) instead of the upstream checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$"
+    ))]
+    pub dockerfile: Option<String>,
+    /// Patches, relative to `dir`, applied in order with `git apply` to the upstream checkout
+    /// (not with `dockerfile`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(
+        pattern = r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$"
+    )))]
+    pub patch_files: Vec<String>,
+    /// File, relative to `dir`, holding the image's version (`1.4.2`): the generated workflow
+    /// builds the bumped version and commits it after a successful build (not with a `suffix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$"
+    ))]
+    pub version_file: Option<String>,
+}
+
+impl Local {
+    /// `dir` (relative to the factory dir), without a trailing `/`; `.` for the factory dir.
+    pub fn dir_path(&self) -> &str {
+        match self.dir.trim_end_matches('/') {
+            "" => ".",
+            dir => dir,
+        }
+    }
+
+    /// A file of the block (`dockerfile`, a patch, `versionFile`) relative to the factory dir.
+    pub fn path(&self, file: &str) -> String {
+        local::join(self.dir_path(), file)
+    }
 }
 
 /// `source`: where a managed image is built from.
@@ -102,7 +177,9 @@ pub struct Source {
     /// Build context directory (default: the Dockerfile's directory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
-    /// GitHub Actions workflow file to dispatch (default `<name>.yml`).
+    /// GitHub Actions workflow file of the source repository to dispatch. Without it the image
+    /// is built by the workflow `synth --workflows` generates into the state repository,
+    /// `build-<name>.yml` (SPEC §8.3), and that is what `analyzer trigger` dispatches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<String>,
     /// Extra `workflow_dispatch` inputs / GitLab pipeline variables.
@@ -310,12 +387,23 @@ pub struct EffectiveImage {
     pub updates: Vec<UpdateTarget>,
     /// How the built image is watched.
     pub tag_policy: TagPolicy,
+    /// Files kept in the state repository (SPEC §8.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<Local>,
 }
 
 impl EffectiveImage {
     /// Whether the image is built by us.
     pub fn is_managed(&self) -> bool {
         self.kind == ImageKind::Managed
+    }
+
+    /// Our own Dockerfile in the state repository (`local.dir`/`local.dockerfile`), relative to
+    /// the factory dir, when `local.dockerfile` is set: `analyzer analyze` reads it there instead
+    /// of from the source repository.
+    pub fn local_dockerfile(&self) -> Option<String> {
+        let local = self.local.as_ref()?;
+        local.dockerfile.as_ref().map(|file| local.path(file))
     }
 
     /// The image reference `registry/repository[:tag]`, when it is valid (always after validation).
@@ -343,8 +431,13 @@ pub struct EffectiveSource {
     pub dockerfile: String,
     /// Build context directory (`.` for the repository root).
     pub context: String,
-    /// Workflow file to dispatch.
+    /// Workflow file to dispatch: `source.workflow` in the source repository, or (when it is
+    /// not set) the generated `build-<name>.yml` in the state repository.
     pub workflow: String,
+    /// Whether the workflow is the one `synth --workflows` generates into the state repository
+    /// (no `source.workflow`): `analyzer trigger` then dispatches it there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub generated_workflow: bool,
     /// Extra dispatch inputs.
     pub inputs: BTreeMap<String, String>,
     /// Build args for `FROM` resolution.
@@ -403,8 +496,23 @@ pub fn dir_of(path: &str) -> String {
 }
 
 impl Source {
-    /// The source with defaults applied; `name` is the image name (for the default workflow).
+    /// The source with defaults applied; `name` is the image name (for the default workflow,
+    /// [`generated_workflow_file`]), for an entry without a `local` block.
     pub fn resolve(&self, name: &str) -> EffectiveSource {
+        self.resolve_for(name, false)
+    }
+
+    /// Whether the image's build workflow is generated into the state repository (SPEC §8.3):
+    /// GitHub images without `source.workflow`; GitLab images (whose own project pipeline is
+    /// triggered otherwise) when they also have a `local` block.
+    pub fn has_generated_workflow(&self, has_local: bool) -> bool {
+        self.workflow.is_none()
+            && (self.provider.unwrap_or_default() == Provider::Github || has_local)
+    }
+
+    /// [`Source::resolve`] for an entry with (`has_local`) or without a `local` block.
+    pub fn resolve_for(&self, name: &str, has_local: bool) -> EffectiveSource {
+        let generated = self.has_generated_workflow(has_local);
         let dockerfile = self
             .dockerfile
             .clone()
@@ -415,17 +523,24 @@ impl Source {
             branch: self.branch.clone().unwrap_or_else(|| "main".to_owned()),
             context: self.context.clone().unwrap_or_else(|| dir_of(&dockerfile)),
             dockerfile,
-            workflow: self
-                .workflow
-                .clone()
-                .unwrap_or_else(|| format!("{name}.yml")),
+            workflow: match &self.workflow {
+                Some(workflow) => workflow.clone(),
+                None if generated => generated_workflow_file(name),
+                // A GitLab project's own pipeline: no file is named, this is only a label.
+                None => format!("{name}.yml"),
+            },
+            generated_workflow: generated,
             inputs: self.inputs.clone(),
             build_args: self.build_args.clone(),
             platform: self
                 .platform
                 .clone()
                 .unwrap_or_else(|| "linux/amd64".to_owned()),
-            pin_input: self.pin_input.clone(),
+            // The generated workflow always takes the pins, under this name unless told another.
+            pin_input: self
+                .pin_input
+                .clone()
+                .or_else(|| generated.then(|| GENERATED_PIN_INPUT.to_owned())),
             host: self.host.clone(),
         }
     }
@@ -453,12 +568,16 @@ impl ImageEntry {
                 .unwrap_or_else(|| defaults.registry.clone()),
             repository: self.repository.clone(),
             tag: self.tag.clone(),
-            source: self.source.as_ref().map(|s| s.resolve(&self.name)),
+            source: self
+                .source
+                .as_ref()
+                .map(|s| s.resolve_for(&self.name, self.local.is_some())),
             rebuild_delay: self.rebuild_delay.unwrap_or(defaults.rebuild_delay),
             auto_rebuild: self.auto_rebuild.unwrap_or(defaults.auto_rebuild),
             priority: self.priority.unwrap_or(defaults.priority),
             updates: self.updates.clone(),
             tag_policy: self.tag_policy.clone().unwrap_or_default(),
+            local: self.local.clone(),
         }
     }
 }
@@ -531,7 +650,9 @@ mod tests {
         assert_eq!(s.branch, "main");
         assert_eq!(s.dockerfile, "Dockerfile");
         assert_eq!(s.context, ".");
-        assert_eq!(s.workflow, "web.yml");
+        assert_eq!(s.workflow, "build-web.yml");
+        assert!(s.generated_workflow);
+        assert_eq!(s.pin_input.as_deref(), Some(GENERATED_PIN_INPUT));
         assert_eq!(s.platform, "linux/amd64");
         assert_eq!(s.repo_url(), "https://github.com/acme/web.git");
         assert_eq!(s.watch_paths(), ["."]);

@@ -100,6 +100,29 @@ impl Default for StateRepo {
     }
 }
 
+impl StateRepo {
+    /// The repository's path on its host (`owner/name`; GitLab `group/.../name`), from an
+    /// `https://`, `http://` or `ssh://` URL or an scp-like `git@host:path`, without `.git`:
+    /// where `analyzer trigger` dispatches the generated build workflows (SPEC §8.3). `None`
+    /// without a URL, for other transports, or with fewer than two path components.
+    pub fn repository_path(&self) -> Option<String> {
+        let url = self.url.as_deref()?;
+        let path = match url.split_once("://") {
+            Some(("https" | "http" | "ssh", rest)) => rest.split_once('/')?.1,
+            Some(_) => return None,
+            None => url.split_once(':')?.1,
+        };
+        let path = path.trim_end_matches('/');
+        let path = path.strip_suffix(".git").unwrap_or(path);
+        let parts: Vec<&str> = path.split('/').collect();
+        let ok = parts.len() >= 2
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && *p != "." && *p != "..");
+        ok.then(|| path.to_owned())
+    }
+}
+
 /// `analyzer`: the container the analysis Job runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]

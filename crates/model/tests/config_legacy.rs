@@ -65,7 +65,6 @@ fn legacy_keys_load_with_warnings() {
   tag: 3.12-slim
   allowTags: ^3\\\\.12-slim$
   imageSelectionStrategy: Lexical
-  local: true
 - name: distroless
   repoURL: gcr.io/distroless/python3-debian12
 - name: web
@@ -76,10 +75,10 @@ fn legacy_keys_load_with_warnings() {
 ";
     let (enrollment, diags) = model::enrollment::parse(text, "images.yaml");
     let enrollment = enrollment.expect("legacy keys are warnings, not errors");
-    assert_eq!(diags.len(), 5, "{diags:#?}");
+    assert_eq!(diags.len(), 4, "{diags:#?}");
     assert!(diags.iter().all(|d| !d.is_error()));
     let lines: Vec<usize> = diags.iter().map(|d| d.line).collect();
-    assert_eq!(lines, [5, 6, 7, 9, 12]);
+    assert_eq!(lines, [5, 6, 8, 11]);
     let images = enrollment.resolve(&Settings::default());
     assert_eq!(images[1].registry, "gcr.io");
     assert_eq!(images[1].repository, "distroless/python3-debian12");

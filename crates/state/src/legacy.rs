@@ -206,6 +206,7 @@ pub fn import_image(
         priority: None,
         updates: legacy.enrollment.updates,
         tag_policy: None,
+        local: None,
     };
     let effective = entry.resolve(&Settings::default());
     let enrolled_at = legacy.enrolled_at.time().unwrap_or(now);

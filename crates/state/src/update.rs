@@ -841,10 +841,10 @@ fn apply_discovery(
     now: Timestamp,
     events: &mut Vec<Event>,
 ) {
+    // `local.dockerfile` (in the factory dir) is the file analysed when it is set.
     let dockerfile = image
-        .source
-        .as_ref()
-        .map(|s| s.dockerfile.clone())
+        .local_dockerfile()
+        .or_else(|| image.source.as_ref().map(|s| s.dockerfile.clone()))
         .unwrap_or_default();
     let mut discovery = match outcome {
         Some(Outcome::Success(found)) => {

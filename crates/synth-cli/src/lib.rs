@@ -30,7 +30,9 @@ synth --factory-dir image-factory --check           # exit 1 when dist/ is out o
 synth --factory-dir image-factory --out -           # print the manifests\n  \
 synth --factory-dir image-factory --graph mermaid   # dependency graph on stdout\n  \
 synth --factory-dir image-factory --backstage catalog/\n  \
-synth --validate dist/image-factory.k8s.yaml        # Kargo admission rules (+ JSON Schemas)\n\n\
+synth --validate dist/image-factory.k8s.yaml        # Kargo admission rules (+ JSON Schemas)\n  \
+synth --factory-dir image-factory --workflows .     # build workflows of images without one\n  \
+synth --factory-dir image-factory --workflows . --check  # exit 1 when they are out of date\n\n\
 JSON Schemas: --schemas DIR or IMAGE_FACTORY_KARGO_SCHEMAS (the json-schema/ dir of the Kargo\n\
 schema bundle); without them --validate checks the admission rules only.\n\n\
 --format json (docs/cli.md): --validate prints a list of {file, document, object, rule, message};\n\
@@ -55,8 +57,13 @@ struct Cli {
     /// Also write Backstage catalog entities (one YAML file each) into DIR.
     #[arg(long, value_name = "DIR")]
     backstage: Option<PathBuf>,
+    /// Write the build workflows of the images without `source.workflow` into DIR (the state
+    /// repository's root: `.github/workflows/build-<name>.yml`, `.gitlab/build-<name>.yml`)
+    /// instead of the manifests, removing stale generated ones; with --check, only compare.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["graph", "backstage"])]
+    workflows: Option<PathBuf>,
     /// Check manifest files against the Kargo rules (and the JSON Schemas when available).
-    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "graph", "backstage"])]
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "graph", "backstage", "workflows"])]
     validate: Vec<PathBuf>,
     /// Print how long each phase took (load, synthesise, write) to stderr.
     #[arg(long)]
@@ -92,10 +99,12 @@ pub fn main() -> ExitCode {
     // clap exits itself: 0 after --help/--version, 2 on a usage error.
     let cli = Cli::parse();
     cli::init_logging(&cli.global, "info");
-    let result = if cli.validate.is_empty() {
-        generate(&cli)
-    } else {
+    let result = if !cli.validate.is_empty() {
         validate(&cli)
+    } else if let Some(out) = &cli.workflows {
+        workflows(&cli, out)
+    } else {
+        generate(&cli)
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -254,4 +263,55 @@ fn json(value: &impl Serialize) -> Result<String, Failure> {
 /// failure.
 fn stdout(text: &str) -> Result<(), Failure> {
     cli::write_stdout(text).map_err(|err| Failure(1, err.to_string()))
+}
+
+/// `--workflows DIR`: writes (or with `--check` compares) the generated build workflows.
+fn workflows(cli: &Cli, out: &std::path::Path) -> Result<(), Failure> {
+    let dir = factory::FactoryDir::load(&cli.factory_dir);
+    let level = if dir.has_errors() {
+        Level::Error
+    } else {
+        Level::Warn
+    };
+    cli::write_stderr(&dir.render_all(true), level);
+    let report = factory::write_workflows(&dir, out, cli.check)?;
+    let shown = |paths: &[String]| paths.join(", ");
+    if cli.check && !report.is_up_to_date() {
+        let mut problems = Vec::new();
+        if !report.written.is_empty() {
+            problems.push(format!("out of date: {}", shown(&report.written)));
+        }
+        if !report.removed.is_empty() {
+            problems.push(format!("stale: {}", shown(&report.removed)));
+        }
+        let (o, d) = (out.display(), cli.factory_dir.display());
+        return Err(Failure(
+            1,
+            format!(
+                "build workflows in {o}: {}; run `synth --factory-dir {d} --workflows {o}` and commit the result",
+                problems.join("; ")
+            ),
+        ));
+    }
+    if cli.global.format == Format::Json {
+        return stdout(&json(&report)?);
+    }
+    if !cli.global.quiet {
+        let count = report.generated.len();
+        match (cli.check, report.is_up_to_date()) {
+            (true, _) | (false, true) => {
+                note(&format!(
+                    "{count} build workflow file(s) up to date in {}",
+                    out.display()
+                ));
+            }
+            (false, false) => note(&format!(
+                "{count} build workflow file(s) in {}: {} written, {} stale removed",
+                out.display(),
+                report.written.len(),
+                report.removed.len()
+            )),
+        }
+    }
+    Ok(())
 }

@@ -158,6 +158,7 @@ pub fn managed(name: &str, repo: &str, delay: Duration) -> EffectiveImage {
             dockerfile: format!("images/{name}/Dockerfile"),
             context: format!("images/{name}"),
             workflow: format!("{name}.yml"),
+            generated_workflow: false,
             inputs: BTreeMap::new(),
             build_args: BTreeMap::new(),
             platform: "linux/amd64".to_owned(),
@@ -169,6 +170,7 @@ pub fn managed(name: &str, repo: &str, delay: Duration) -> EffectiveImage {
         priority: Priority::Normal,
         updates: Vec::new(),
         tag_policy: TagPolicy::default(),
+        local: None,
     }
 }
 

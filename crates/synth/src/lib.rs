@@ -6,6 +6,7 @@
 //! - [`check::check_documents`]: the Kargo admission rules as code, for any manifest
 //!   (`synth --validate`); [`parse_documents`] reads a multi-document YAML file for it.
 //! - [`schema::SchemaSet`]: strict JSON Schema validation (callers load the schema files).
+//! - [`workflows`]: the build workflows of images without one (`synth --workflows`, SPEC §8.3).
 //! - [`graph`] (Mermaid / DOT) and [`backstage`] (catalog entities) views of the same plan.
 //! - `fleet` (only with the `test-util` feature, not API): in-memory state builders and a synthetic
 //!   fleet for tests and benchmarks.
@@ -38,6 +39,7 @@ mod rule;
 pub mod schema;
 pub mod stagger;
 pub mod synthesize;
+pub mod workflows;
 #[doc(hidden)]
 pub mod yaml_writer;
 

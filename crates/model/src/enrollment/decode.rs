@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::legacy;
+use super::local;
 use super::{
     Enrollment, ImageEntry, NAME_MAX, Priority, Provider, Source, TagPolicy, TagStrategy,
     UpdateKind, UpdateTarget,
@@ -172,7 +173,20 @@ fn decode_entry(
     };
     let migrated = legacy::migrate(d, &f, what, written);
     let (registry, repository, tag) = decode_image(d, &f, what, managed, settings, migrated.names);
-    let source = f.get("source").and_then(|n| decode_source(d, n, what));
+    let generated = f
+        .get("source")
+        .is_some_and(|n| generates_workflow(n, f.has("local")));
+    let source = f
+        .get("source")
+        .and_then(|n| decode_source(d, n, what, generated));
+    let own_workflow = f
+        .get("source")
+        .and_then(|s| s.as_map())
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("workflow")))
+        .and_then(|(_, v)| v.as_str());
+    let local = f
+        .get("local")
+        .and_then(|n| local::decode(d, n, what, managed, own_workflow));
     let build = decode_build_settings(d, &f, what, migrated.strategy);
     if !managed {
         warn_build_settings_of_external(d, &f, what);
@@ -192,6 +206,7 @@ fn decode_entry(
         priority: build.priority,
         updates: build.updates,
         tag_policy: build.tag_policy,
+        local,
     })
 }
 
@@ -441,7 +456,20 @@ fn check_reference(
     }
 }
 
-fn decode_source(d: &mut Decoder<'_>, node: &Node, what: &str) -> Option<Source> {
+/// Whether the `source` node describes an image whose build workflow is generated (see
+/// [`Source::has_generated_workflow`]), before it is decoded.
+fn generates_workflow(source: &Node, has_local: bool) -> bool {
+    let get = |key: &str| {
+        source
+            .as_map()
+            .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(key)))
+            .map(|(_, v)| v)
+    };
+    let gitlab = get("provider").and_then(Node::as_str) == Some("gitlab");
+    get("workflow").is_none() && (!gitlab || has_local)
+}
+
+fn decode_source(d: &mut Decoder<'_>, node: &Node, what: &str, generated: bool) -> Option<Source> {
     let swhat = format!("{what}: source");
     let f = d.fields(node, &swhat, SOURCE_KEYS)?;
     let provider = d.choice(&f, "provider", &swhat, Provider::CHOICES);
@@ -488,7 +516,8 @@ fn decode_source(d: &mut Decoder<'_>, node: &Node, what: &str) -> Option<Source>
         }
         file_ok || id_ok
     });
-    let inputs = checked_map(d, &f, "inputs", &swhat);
+    let generated_ok = !generated || local::check_generated_inputs(d, &f, &swhat);
+    let inputs = checked_map(d, &f, "inputs", &swhat).filter(|_| generated_ok);
     let build_args = checked_map(d, &f, "buildArgs", &swhat);
     let platform = d.safe_string(&f, "platform", &swhat).filter(|p| {
         let parts: Vec<&str> = p.split('/').collect();

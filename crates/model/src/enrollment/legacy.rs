@@ -1,7 +1,8 @@
 //! Keys of the Python system's `images.yaml` that image-factory reads for compatibility:
 //! `repoURL` (mapped to `registry` + `repository`), `imageSelectionStrategy` (mapped to
-//! `tagPolicy.strategy`), `allowTags` and `local` (ignored). Each one written gets a warning that
-//! says what to write instead; none is ever an error.
+//! `tagPolicy.strategy`) and `allowTags` (ignored). Each one written gets a warning that says what
+//! to write instead; none is ever an error. (Its newer `local` block is a real feature:
+//! `enrollment/local.rs`.)
 
 use super::TagStrategy;
 use crate::config::{Decoder, Fields};
@@ -34,13 +35,6 @@ pub(super) fn migrate(d: &mut Decoder<'_>, f: &Fields<'_>, what: &str, names: Wr
     }
     let strategy = strategy(d, f, what);
     let names = repo_url(d, f, what, names);
-    if let Some(k) = f.key("local") {
-        d.warning_hint(
-            k.pos,
-            format!("{what}: legacy key `local` is ignored"),
-            "every image is described by `registry`, `repository` and `source`; remove this key",
-        );
-    }
     Migrated { names, strategy }
 }
 
