@@ -124,6 +124,8 @@ fn clone_reads_sources_from_git() {
     for f in ["images.yaml", "factory.yaml"] {
         fs::copy(root().join("image-factory").join(f), factory.join(f)).unwrap();
     }
+    // `reports` builds from files kept in the factory dir (its `local` block).
+    testkit::copy_tree(&root().join("image-factory/local"), &factory.join("local"));
     let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
         .args([
             "analyze",

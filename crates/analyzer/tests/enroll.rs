@@ -63,7 +63,7 @@ fn the_entry_is_appended_with_every_comment_kept_and_validates() {
     // A splice, not a rewrite: the old text is a prefix, byte for byte.
     assert!(after.starts_with(&before), "{after}");
     let comments = before.lines().filter(|l| l.trim_start().starts_with('#'));
-    assert_eq!(comments.count(), 13);
+    assert_eq!(comments.count(), 16);
     for line in before.lines() {
         assert!(after.contains(line), "{line:?} lost");
     }
@@ -181,6 +181,9 @@ fn duplicates_are_refused_at_the_existing_entry() {
         ],
     );
     // Same image under another name: `docker.io/postgres` is `docker.io/library/postgres`.
+    let text = std::fs::read_to_string(dir.join("images.yaml")).unwrap();
+    let line = 1 + text.lines().position(|l| l == "- name: postgres").unwrap();
+    let at = format!("images.yaml:{line}:3");
     refused(
         &dir,
         &[
@@ -195,7 +198,7 @@ fn duplicates_are_refused_at_the_existing_entry() {
         ],
         &[
             "`docker.io/library/postgres` is already enrolled here, as `postgres`",
-            "images.yaml:88:3",
+            &at,
             "--repository",
         ],
     );

@@ -83,6 +83,10 @@ fn commit_on_a_dirty_tree_exits_2_and_writes_nothing() {
         )
         .unwrap();
     }
+    testkit::copy_tree(
+        &root().join("image-factory/local"),
+        &work.join("image-factory/local"),
+    );
     git(&work, &["init", "--quiet", "-b", "main"]);
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "--quiet", "-m", "enrol"]);

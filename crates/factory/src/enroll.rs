@@ -285,11 +285,17 @@ fn next_steps(dir: &Path, draft: &Draft, settings: &Settings) -> Vec<String> {
         names => format!("the inputs {}", names.join(", ")),
     };
     let ci = match provider {
+        Provider::Github if source.workflow.is_none() => format!(
+            "no `--workflow`: its build workflow is generated into the state repository \
+             (SPEC §8.3): `synth --factory-dir {dir} --workflows <state repo root>` writes \
+             `.github/workflows/{file}`, which builds {repo} on `{branch}` with the soaked bases \
+             pinned and records the build (docs/build-workflows.md); the GITHUB_TOKEN given to \
+             `analyzer trigger` needs `actions: write` on the state repository",
+            file = model::enrollment::generated_workflow_file(name),
+            repo = source.repo,
+        ),
         Provider::Github => {
-            let workflow = source
-                .workflow
-                .clone()
-                .unwrap_or_else(|| format!("{name}.yml"));
+            let workflow = source.workflow.clone().unwrap_or_default();
             format!(
                 "in {repo}: `.github/workflows/{workflow}` on `{branch}` must run on \
                  `workflow_dispatch` and accept {inputs}, build and push {image}, then record the \

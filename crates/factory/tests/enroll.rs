@@ -64,7 +64,8 @@ fn the_backstage_entry_comes_out_equivalent() {
     assert_eq!(
         images(tmp.path()),
         "# Enrolled images.\n\n- name: backstage\n  repository: craigedmunds/backstage\n  source:\n    \
-         repo: craigedmunds/argocd-eda\n    dockerfile: backstage/app/packages/backend/Dockerfile\n"
+         repo: craigedmunds/argocd-eda\n    dockerfile: backstage/app/packages/backend/Dockerfile\n    \
+         workflow: backstage.yml\n"
     );
     let enrolled = FactoryDir::load(tmp.path());
     let config = enrolled.config().unwrap();
@@ -151,8 +152,9 @@ fn settings_defaults_decide_what_is_left_out() {
         "- name: web\n  repository: acme/web\n  source:\n    repo: acme/web\n  rebuildDelay: 7d\n"
     );
     assert_eq!(report.line, 1);
+    // Without `--workflow` the build workflow is generated into the state repository.
     assert!(
-        report.next[3].contains("registry.example.com/acme/web"),
+        report.next[3].contains(".github/workflows/build-web.yml"),
         "{}",
         report.next[3]
     );

@@ -151,7 +151,6 @@ impl Draft {
             .is_some_and(|p| p == defaults.priority);
         drop_if(&mut self.priority, priority_default);
 
-        let workflow = format!("{}.yml", self.name);
         let source = &mut self.source;
         let github =
             choice(source.provider.as_deref(), Provider::CHOICES) == Some(Provider::Github);
@@ -174,8 +173,8 @@ impl Draft {
         drop_if(&mut source.context, context_default);
         let dockerfile_default = source.dockerfile.as_deref() == Some("Dockerfile");
         drop_if(&mut source.dockerfile, dockerfile_default);
-        let workflow_default = source.workflow.as_deref() == Some(workflow.as_str());
-        drop_if(&mut source.workflow, workflow_default);
+        // `workflow` is never a default: without it the image's build workflow is generated into
+        // the state repository (SPEC §8.3), so a named one is always kept.
         let platform_default = source.platform.as_deref() == Some("linux/amd64");
         drop_if(&mut source.platform, platform_default);
         self
@@ -919,6 +918,8 @@ mod tests {
         d.source.platform = Some("linux/amd64".into());
         let mut expected = draft("web");
         expected.source.dockerfile = Some("app/Dockerfile".into());
+        // A named workflow is kept: without one, the build workflow is generated (SPEC §8.3).
+        expected.source.workflow = Some("web.yml".into());
         assert_eq!(d.clone().without_defaults(&settings), expected);
         d.rebuild_delay = Some("7x".into());
         d.priority = Some("urgent".into());

@@ -250,6 +250,10 @@ pub fn local_files(text: &str) -> Vec<LocalFile> {
         let (Some(name), Some(local)) = (get(item, "name"), get(item, "local")) else {
             continue;
         };
+        // An external image's `local` is an error of its own; its files are not looked for.
+        if get(item, "source").is_none() {
+            continue;
+        }
         let (Some(name), Some(dir)) = (name.as_str(), get(&local, "dir")) else {
             continue;
         };
