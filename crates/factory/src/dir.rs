@@ -157,9 +157,19 @@ impl FactoryDir {
                     &images.name,
                     factory.text.as_deref().map(|t| (t, factory.name.as_str())),
                 );
-                checked
-                    .diagnostics
-                    .extend(crate::local_files::check(&path, text, &images.name));
+                // The check reads `images.yaml` again for the positions: only when there are
+                // `local` blocks (or errors, which may hide some) — most fleets have none.
+                let has_local = checked
+                    .enrollment
+                    .as_ref()
+                    .is_none_or(|e| e.images.iter().any(|i| i.local.is_some()));
+                if has_local || has_errors(&checked.diagnostics) {
+                    checked.diagnostics.extend(crate::local_files::check(
+                        &path,
+                        text,
+                        &images.name,
+                    ));
+                }
                 model::diagnostic::sort(&mut checked.diagnostics);
                 let config = match (checked.resolved(), checked.settings) {
                     (Some(images), Some(settings)) if !has_errors(&checked.diagnostics) => {

@@ -59,9 +59,8 @@ impl InputError {
 
 /// Reads the regular file at `path` (symlinks followed), at most `limit` bytes.
 pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
-    check(&std::fs::metadata(path)?, limit)?;
-    let file = open(path)?;
-    read_open(file, limit)
+    // Opening never blocks (`O_NONBLOCK`) and `read_open` checks the open file: no `stat` first.
+    read_open(open(path)?, limit)
 }
 
 /// [`read`] as UTF-8 text; invalid UTF-8 is an [`io::ErrorKind::InvalidData`] error.
@@ -87,13 +86,41 @@ pub(crate) fn open(path: &Path) -> io::Result<File> {
 pub(crate) fn read_open(file: File, limit: u64) -> Result<Vec<u8>, InputError> {
     let meta = file.metadata()?;
     check(&meta, limit)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    let size = usize::try_from(meta.len()).unwrap_or(0);
+    // Read up to the size `fstat` gave into room for one byte more, and stop there: this spares
+    // the second `read` that would only find the end (a fleet's state is tens of thousands of
+    // small files). Short reads before that size (FUSE, NFS) go on; a file that grew (the byte
+    // more was filled) is read to its end as before.
+    let mut bytes = vec![0; size + 1];
+    let mut file = file;
+    let mut n = 0;
+    while n < size {
+        let got = read_retrying(&mut file, &mut bytes[n..])?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
+    bytes.truncate(n);
+    if n == size + 1 {
+        file.take(limit.saturating_add(1) - n as u64)
+            .read_to_end(&mut bytes)?;
+    }
     if bytes.len() as u64 > limit {
         // It grew while we read it.
         return Err(InputError::TooLarge { limit });
     }
     Ok(bytes)
+}
+
+/// One `read`, again when interrupted by a signal.
+fn read_retrying(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match file.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
 }
 
 fn check(meta: &std::fs::Metadata, limit: u64) -> Result<(), InputError> {

@@ -397,6 +397,44 @@ pub fn update(prev: &State, input: &Input<'_>) -> Update {
     }
 }
 
+/// An enrolled image's record brought up to date: its configuration from `images.yaml`, its
+/// discovery (managed) or watch (external), and the build this run records.
+fn settle(
+    state: &mut ImageState,
+    image: &EffectiveImage,
+    input: &Input<'_>,
+    now: Timestamp,
+    events: &mut Vec<Event>,
+) {
+    let name = image.name.as_str();
+    state.version = STATE_VERSION;
+    state.name = name.to_owned();
+    state.kind = image.kind;
+    if state.enrollment != *image {
+        state.enrollment = image.clone();
+    }
+    match image.kind {
+        ImageKind::External => {
+            state.watch = Some(Watch {
+                strategy: WatchStrategy::Digest,
+                constraint: image.tag.clone().unwrap_or_else(|| "latest".to_owned()),
+            });
+            state.discovery = None;
+            state.depends_on.clear();
+            state.base_images.clear();
+            state.other_refs.clear();
+            state.managed_parents.clear();
+        }
+        ImageKind::Managed => {
+            state.watch = None;
+            apply_discovery(state, image, input.outcomes.get(name), now, events);
+        }
+    }
+    if let Some(build) = input.build.filter(|b| b.image == name) {
+        record_build(state, build, now, events);
+    }
+}
+
 /// One computation of [`update`]: its inputs, the state being built and what happened so far.
 struct Run<'a> {
     prev: &'a State,
@@ -454,19 +492,42 @@ impl<'a> Run<'a> {
             .iter()
             .filter_map(|(id, b)| base_ref(b).map(|r| (repo_key_of_ref(&r), id.as_str())))
             .collect();
-        for image in self.input.enrollment {
+        // In name order, collected and built into the map in one go: inserting a fleet's large
+        // records one by one in file order shifted them around inside the map's nodes.
+        let mut enrollment: Vec<&EffectiveImage> = self.input.enrollment.iter().collect();
+        enrollment.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        // The common case, image by image on every core (they are independent here): carried
+        // over, with the configuration and discovery applied.
+        let (prev, input, now) = (self.prev, self.input, self.now);
+        let carried = model::par::map(&enrollment, |image| {
             let name = image.name.as_str();
+            if input.frozen_images.contains(name) || !Self::selected(input, name) {
+                return None;
+            }
+            let old = prev.images.get(name).filter(|old| compatible(old, image))?;
+            let mut state = old.clone();
+            let mut events = Vec::new();
+            settle(&mut state, image, input, now, &mut events);
+            Some((state, events))
+        });
+        let mut images = Vec::with_capacity(enrollment.len());
+        for (image, carried) in enrollment.into_iter().zip(carried) {
+            let name = image.name.as_str();
+            if let Some((state, events)) = carried {
+                self.events.extend(events);
+                images.push((name.to_owned(), state));
+                continue;
+            }
             if self.input.frozen_images.contains(name) {
                 continue;
             }
             if !Self::selected(self.input, name) {
                 if let Some(old) = self.prev.images.get(name) {
-                    self.next.images.insert(name.to_owned(), old.clone());
+                    images.push((name.to_owned(), old.clone()));
                 }
                 continue;
             }
             let mut state = match self.prev.images.get(name) {
-                Some(old) if compatible(old, image) => old.clone(),
                 Some(old) => {
                     archive_image(
                         &mut self.next.archived_images,
@@ -538,40 +599,11 @@ impl<'a> Run<'a> {
                     }
                 },
             };
-            state.version = STATE_VERSION;
-            state.name = name.to_owned();
-            state.kind = image.kind;
-            if state.enrollment != *image {
-                state.enrollment = image.clone();
-            }
-            match image.kind {
-                ImageKind::External => {
-                    state.watch = Some(Watch {
-                        strategy: WatchStrategy::Digest,
-                        constraint: image.tag.clone().unwrap_or_else(|| "latest".to_owned()),
-                    });
-                    state.discovery = None;
-                    state.depends_on.clear();
-                    state.base_images.clear();
-                    state.other_refs.clear();
-                    state.managed_parents.clear();
-                }
-                ImageKind::Managed => {
-                    state.watch = None;
-                    apply_discovery(
-                        &mut state,
-                        image,
-                        self.input.outcomes.get(name),
-                        self.now,
-                        &mut self.events,
-                    );
-                }
-            }
-            if let Some(build) = self.input.build.filter(|b| b.image == name) {
-                record_build(&mut state, build, self.now, &mut self.events);
-            }
-            self.next.images.insert(name.to_owned(), state);
+            settle(&mut state, image, self.input, self.now, &mut self.events);
+            images.push((name.to_owned(), state));
         }
+        // Sorted and unique already (names are unique in a valid enrolment): a bulk build.
+        self.next.images = images.into_iter().collect();
     }
 
     /// A new build of a managed image becomes a pending rebuild of every managed image built FROM
