@@ -176,9 +176,7 @@ pub fn emergency(
                 record(dir, now, &declared, &audit_lines)?;
                 Ok(message.clone())
             });
-        report.written.commit = published.commit;
-        report.written.pushed = published.pushed;
-        report.written.git_error = published.error.map(|e| e.to_string());
+        report.written.published(published);
     }
     drop(lock);
     if options.trigger {
@@ -220,25 +218,7 @@ fn record(
     let loaded = dir.load_state(now)?;
     let mut state = loaded.state.clone();
     rebuild::declare(&mut state, declared).map_err(|e| JobError::from(UsageError::Emergency(e)))?;
-    let store = dir.store();
-    let plan = store.plan(&loaded, &state)?;
-    let mut written = Written {
-        load_errors: loaded
-            .errors
-            .iter()
-            .map(crate::analyze::FileError::from)
-            .collect(),
-        bytes_written: store.apply(&plan)?,
-        files_written: plan
-            .writes
-            .iter()
-            .map(|(p, _)| p.to_string_lossy().into_owned())
-            .collect(),
-        ..Written::default()
-    };
-    audit::append(dir.path(), audit_lines).map_err(|e| JobError::Recording(e.to_string()))?;
-    written.files_written.push(audit::AUDIT_PATH.to_owned());
-    Ok(written)
+    Written::state_and_audit(dir, &loaded, &state, audit_lines)
 }
 
 /// One `emergency` line per affected image.

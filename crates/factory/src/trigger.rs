@@ -351,9 +351,7 @@ pub fn trigger(dir: &FactoryDir, options: &TriggerOptions) -> Result<TriggerRepo
                 record(dir, now, &outcomes, &audit_lines)?;
                 Ok(message.clone())
             });
-        report.written.commit = published.commit;
-        report.written.pushed = published.pushed;
-        report.written.git_error = published.error.map(|e| e.to_string());
+        report.written.published(published);
     }
     Ok(report)
 }
@@ -386,27 +384,7 @@ fn record(
             image.rebuild.bypass = None;
         }
     }
-    let store = dir.store();
-    let plan = store.plan(&loaded, &state)?;
-    let mut written = Written {
-        load_errors: loaded
-            .errors
-            .iter()
-            .map(crate::analyze::FileError::from)
-            .collect(),
-        bytes_written: store.apply(&plan)?,
-        files_written: plan
-            .writes
-            .iter()
-            .map(|(p, _)| p.to_string_lossy().into_owned())
-            .collect(),
-        ..Written::default()
-    };
-    audit::append(dir.path(), audit_lines).map_err(|e| JobError::Recording(e.to_string()))?;
-    if !audit_lines.is_empty() {
-        written.files_written.push(audit::AUDIT_PATH.to_owned());
-    }
-    Ok(written)
+    Written::state_and_audit(dir, &loaded, &state, audit_lines)
 }
 
 /// The effective sources of the managed images, and the state's enrolment copies replaced by

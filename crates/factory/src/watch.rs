@@ -136,6 +136,43 @@ impl Written {
     fn is_success(&self) -> bool {
         self.load_errors.is_empty() && self.git_error.is_none()
     }
+
+    /// Takes in what committing and pushing did.
+    pub(crate) fn published(&mut self, published: commit::Published) {
+        self.commit = published.commit;
+        self.pushed = published.pushed;
+        self.git_error = published.error.map(|e| e.to_string());
+    }
+
+    /// Writes `state` (the `loaded` one changed by a rebuild driver) and appends `audit_lines` to
+    /// the audit log: what `trigger` and `emergency` record.
+    pub(crate) fn state_and_audit(
+        dir: &FactoryDir,
+        loaded: &state::store::Loaded,
+        state: &model::state::State,
+        audit_lines: &[state::audit::Entry],
+    ) -> Result<Self, JobError> {
+        let store = dir.store();
+        let plan = store.plan(loaded, state)?;
+        let mut written = Written {
+            load_errors: loaded.errors.iter().map(FileError::from).collect(),
+            bytes_written: store.apply(&plan)?,
+            files_written: plan
+                .writes
+                .iter()
+                .map(|(p, _)| p.to_string_lossy().into_owned())
+                .collect(),
+            ..Written::default()
+        };
+        state::audit::append(dir.path(), audit_lines)
+            .map_err(|e| JobError::Recording(e.to_string()))?;
+        if !audit_lines.is_empty() {
+            written
+                .files_written
+                .push(state::audit::AUDIT_PATH.to_owned());
+        }
+        Ok(written)
+    }
 }
 
 /// The report of [`observe`].
@@ -446,9 +483,7 @@ fn record_and_publish(
         if let Some(again) = again {
             recorded = again;
         }
-        recorded.written.commit = published.commit;
-        recorded.written.pushed = published.pushed;
-        recorded.written.git_error = published.error.map(|e| e.to_string());
+        recorded.written.published(published);
     }
     Ok(recorded)
 }
