@@ -34,7 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Writes the completions and man pages of both binaries under `out`; returns the files written.
 pub fn write(out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for command in [analyzer::command(), synth_cli::command()] {
+    for command in [cli::analyzer::command(), cli::synth::command()] {
         files.extend(completions(&command, &out.join("completions"))?);
         files.extend(man_pages(command, &out.join("man").join("man1"))?);
     }
@@ -87,7 +87,7 @@ mod tests {
     fn a_completion_per_shell_and_a_man_page_per_subcommand() {
         let tmp = tempfile::tempdir().unwrap();
         let files = write(tmp.path()).unwrap();
-        let analyzer = analyzer::command();
+        let analyzer = cli::analyzer::command();
         let subcommands: Vec<String> = analyzer
             .get_subcommands()
             .map(|s| s.get_name().to_owned())

@@ -39,7 +39,7 @@ fn version_names_the_commit_it_was_built_from() {
     let out = analyzer(&["--version"], &[]);
     assert_eq!(out.status.code(), Some(0));
     let version = String::from_utf8(out.stdout).unwrap();
-    // build.rs: `GIT_REVISION` when set at build time, else `git log`, else `unknown`.
+    // crates/cli/build.rs: `GIT_REVISION` when set at build time, else `git log`, else `unknown`.
     let revision = match option_env!("GIT_REVISION") {
         Some(revision) if !revision.trim().is_empty() => revision.trim().to_owned(),
         _ => Command::new("git")
@@ -134,7 +134,7 @@ fn every_subcommand_prints_json_with_format_json() {
         let parsed: Result<serde_json::Value, _> = serde_json::from_str(&stdout);
         assert!(parsed.is_ok(), "{name} printed no JSON: {stdout}");
     }
-    let mut command = analyzer::command();
+    let mut command = cli::analyzer::command();
     command.build();
     for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = sub.get_name();

@@ -1,13 +1,25 @@
-//! What the `analyzer` and `synth` binaries share: the global options (output format, verbosity,
-//! log format), logging, colours, progress bars, exit codes and writing to stdout and stderr.
+//! The command-line surface of image-factory's two binaries, `analyzer` and `synth` (SPEC §10):
+//! what the user types and sees, kept apart from what the jobs do (the `factory` crate).
+//!
+//! - [`analyzer`] and [`synth`]: each binary's clap definition (arguments, help texts, the
+//!   `command()` that `cargo xtask dist` turns into shell completions and man pages) and the
+//!   mapping of the parsed arguments to the options of the `factory` jobs.
+//! - The shared options (output format, verbosity, log format: [`Global`]), logging, colours,
+//!   progress bars, exit [`Outcome`]s, writing to stdout and stderr, and [`finish`], how a job's
+//!   report or error is rendered.
 //!
 //! One place for these so that both binaries behave alike (SPEC §10): colours only on a terminal
-//! and never with `NO_COLOR`, progress bars only on a terminal, JSON log lines for Jobs.
+//! and never with `NO_COLOR`, progress bars only on a terminal, JSON log lines for Jobs. The
+//! binaries keep only the wiring: parse, call a job, render, exit.
 
 use std::io::{IsTerminal, Write as _};
 use std::sync::OnceLock;
 
 use clap::{Args, ValueEnum};
+use factory::JobError;
+
+pub mod analyzer;
+pub mod synth;
 
 /// How a command's result (stdout) or its log lines (stderr) are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -166,6 +178,37 @@ pub fn write_stderr(text: &str, level: Level) {
 /// Reports a failure on stderr: `error: MESSAGE` (an ERROR event with `--log-format json`).
 pub fn error(message: &str) {
     write_stderr(&format!("error: {message}\n"), Level::Error);
+}
+
+/// Renders a job's result: its report (JSON, or text unless `-q`) and exit status (`success`
+/// tells whether the report is a success), or the error: 2 for usage and configuration errors
+/// (nothing written), else 1.
+///
+/// # Errors
+/// The report cannot be serialised or written.
+pub fn finish<R: serde::Serialize + std::fmt::Display>(
+    result: Result<R, JobError>,
+    global: &Global,
+    success: impl Fn(&R) -> bool,
+) -> anyhow::Result<Outcome> {
+    let report = match result {
+        Ok(report) => report,
+        // The message is complete on its own (no cause chain: it would repeat).
+        Err(err) => {
+            error(&err.to_string());
+            return Ok(if err.is_usage_error() {
+                Outcome::ConfigError
+            } else {
+                Outcome::Findings
+            });
+        }
+    };
+    match global.format {
+        Format::Json => write_json(&report)?,
+        Format::Text if global.quiet => {}
+        Format::Text => write_stdout(&report.to_string())?,
+    }
+    Ok(Outcome::findings_if(!success(&report)))
 }
 
 #[cfg(test)]

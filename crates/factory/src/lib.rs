@@ -11,7 +11,8 @@
 //!   redone on the fresh state when a rebase conflicts ([`AnalyzeReport`]).
 //! - [`synthesize()`]: configuration + state → Kargo manifests, optionally checked against the JSON
 //!   Schemas; [`is_up_to_date`] (`--check`), [`write_manifest`] and [`write_backstage`] (the
-//!   workspace's one atomic writer, [`state::atomic`]).
+//!   workspace's one atomic writer, [`state::atomic`]); [`write_or_check_manifest`] and its
+//!   [`SynthReport`] (the summary line, the `--check` failure).
 //! - [`write_workflows`]: the build workflows of images without one (`synth --workflows`,
 //!   SPEC §8.3), written or drift-checked, stale generated files removed ([`WorkflowsReport`]).
 //! - [`validate_manifests`]: any manifest files against Kargo's admission rules and the schemas.
@@ -71,8 +72,8 @@ pub use manifests::{ManifestReport, Problem, load_schemas, validate_manifests};
 pub use parse_ref::ParsedRef;
 pub use plan::{PlanReport, WhatIfReport, plan, what_if};
 pub use synthesize::{
-    LOCK_TIMEOUT, SynthOptions, Synthesis, is_up_to_date, load_for_synthesis, synthesize,
-    write_backstage, write_manifest,
+    BackstageReport, LOCK_TIMEOUT, ObjectList, SynthOptions, SynthReport, Synthesis, is_up_to_date,
+    load_for_synthesis, synthesize, write_backstage, write_manifest, write_or_check_manifest,
 };
 pub use trigger::{Dispatched, TriggerOptions, TriggerReport, pin_lines, request, trigger};
 pub use validate::{Validation, validate};

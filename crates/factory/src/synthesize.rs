@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use model::enrollment::EffectiveImage;
 use model::state::State;
 use model::time::Timestamp;
+use serde::Serialize;
 use synth::Manifest;
 
 use crate::dir::FactoryDir;
@@ -153,4 +154,102 @@ pub fn write_backstage(dir: &Path, synthesis: &Synthesis<'_>) -> Result<usize, J
         written += usize::from(state::atomic::write_if_changed(&dir.join(name), &text)?);
     }
     Ok(written)
+}
+
+/// What [`write_or_check_manifest`] did; JSON `{out, objects, check, changed, backstage}`, what
+/// `synth --format json` prints when it writes or checks the manifests (docs/cli.md). Text: the
+/// summary line (`41 objects written to dist/image-factory.k8s.yaml`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct SynthReport {
+    /// The manifest file.
+    pub out: PathBuf,
+    /// Objects in the manifests.
+    pub objects: usize,
+    /// `--check`: nothing was written.
+    pub check: bool,
+    /// The file differed from the manifests (with `check`: it is out of date; else it was
+    /// rewritten).
+    pub changed: bool,
+    /// `--backstage DIR`: the directory and the files written into it.
+    pub backstage: Option<BackstageReport>,
+}
+
+/// The Backstage catalog files [`write_backstage`] wrote, in a [`SynthReport`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BackstageReport {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Files written (the unchanged ones are not counted).
+    pub written: usize,
+}
+
+impl SynthReport {
+    /// With `check`, when the file differs: the message saying so and what to run (`factory_dir`
+    /// is the factory dir it was synthesised from); `None` otherwise.
+    pub fn out_of_date(&self, factory_dir: &Path) -> Option<String> {
+        let (o, d) = (self.out.display(), factory_dir.display());
+        (self.check && self.changed).then(|| {
+            format!(
+                "{o} is out of date; run `synth --factory-dir {d} --out {o}` (or `cargo xtask synth`) and commit it"
+            )
+        })
+    }
+}
+
+impl std::fmt::Display for SynthReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (count, out) = (self.objects, self.out.display());
+        match (self.check, self.changed) {
+            (true, _) => write!(f, "{out} is up to date"),
+            (false, true) => write!(f, "{count} objects written to {out}"),
+            (false, false) => write!(f, "{count} objects unchanged in {out}"),
+        }
+    }
+}
+
+/// Writes `manifest` to `out` ([`write_manifest`]) or, with `check`, only compares
+/// ([`is_up_to_date`]); `backstage` is what [`write_backstage`] wrote, for the report.
+///
+/// # Errors
+/// [`JobError::Write`].
+pub fn write_or_check_manifest(
+    out: &Path,
+    manifest: &Manifest,
+    check: bool,
+    backstage: Option<BackstageReport>,
+) -> Result<SynthReport, JobError> {
+    let changed = if check {
+        !is_up_to_date(out, manifest)
+    } else {
+        write_manifest(out, manifest)?
+    };
+    Ok(SynthReport {
+        out: out.to_path_buf(),
+        objects: manifest.objects.len(),
+        check,
+        changed,
+        backstage,
+    })
+}
+
+/// The objects of a [`Manifest`] as one Kubernetes `List` (`synth --out - --format json`):
+/// `kubectl apply -f -` takes it as it takes the YAML.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectList<'a, T> {
+    api_version: &'static str,
+    kind: &'static str,
+    items: &'a [T],
+}
+
+impl<'a, T> ObjectList<'a, T> {
+    /// The `List` of `items`.
+    pub fn new(items: &'a [T]) -> Self {
+        Self {
+            api_version: "v1",
+            kind: "List",
+            items,
+        }
+    }
 }

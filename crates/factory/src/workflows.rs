@@ -30,6 +30,42 @@ impl WorkflowsReport {
     pub fn is_up_to_date(&self) -> bool {
         self.written.is_empty() && self.removed.is_empty()
     }
+
+    /// When the directory `out` differs: what is out of date or stale, and the command that
+    /// regenerates it (`factory_dir` is the factory dir the workflows come from); `None` when up
+    /// to date. The failure of `synth --workflows DIR --check`.
+    pub fn out_of_date(&self, out: &Path, factory_dir: &Path) -> Option<String> {
+        if self.is_up_to_date() {
+            return None;
+        }
+        let mut problems = Vec::new();
+        if !self.written.is_empty() {
+            problems.push(format!("out of date: {}", self.written.join(", ")));
+        }
+        if !self.removed.is_empty() {
+            problems.push(format!("stale: {}", self.removed.join(", ")));
+        }
+        let (o, d) = (out.display(), factory_dir.display());
+        Some(format!(
+            "build workflows in {o}: {}; run `synth --factory-dir {d} --workflows {o}` and commit the result",
+            problems.join("; ")
+        ))
+    }
+
+    /// The summary line of a run into `out`: up to date (always, after a `check` that passed), or
+    /// how many files were written and removed.
+    pub fn summary(&self, out: &Path, check: bool) -> String {
+        let (count, out) = (self.generated.len(), out.display());
+        if check || self.is_up_to_date() {
+            format!("{count} build workflow file(s) up to date in {out}")
+        } else {
+            format!(
+                "{count} build workflow file(s) in {out}: {} written, {} stale removed",
+                self.written.len(),
+                self.removed.len()
+            )
+        }
+    }
 }
 
 /// Generates the build workflows of `dir`'s images into `out` (the state repository's root), or

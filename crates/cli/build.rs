@@ -1,5 +1,6 @@
 //! Sets `IMAGE_FACTORY_VERSION` for `--version`: `0.1.0 (abc1234 2026-12-01)`, the commit and
-//! its date. Also synth-cli's build script (`build = "../analyzer/build.rs"`): one version rule.
+//! its date, for the clap definitions of both binaries (`cli::analyzer`, `cli::synth`): one
+//! version rule.
 //!
 //! `GIT_REVISION` wins when set (a container build has no `.git`: pass the revision as a build
 //! arg), else `git log`, else `unknown`. Cargo reruns this only when `GIT_REVISION`, `HEAD`, the
