@@ -184,27 +184,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// analyze (state written), the no-op rerun and synth of a generated fleet of `args.images`,
 /// each the best of `args.runs` whole release-binary runs.
 fn fleet_rows(args: &Args, release: &Path) -> anyhow::Result<Vec<Row>> {
-    let corpus = util::root().join("target/bench-corpus");
-    let factory = corpus.join("image-factory");
-    let factory_s = factory.to_string_lossy().into_owned();
-    let sources_s = corpus.join("sources").to_string_lossy().into_owned();
-    let out_s = corpus.join("out.k8s.yaml").to_string_lossy().into_owned();
-    let analyze_args = [
-        "analyze",
-        "--factory-dir",
-        &factory_s,
-        "--source-root",
-        &sources_s,
-        "--now",
-        "2026-01-01T00:00:00Z",
-        "--format",
-        "json",
-        "-q",
-    ];
-
+    // A fresh fleet for each run (the first analyze must write every state file), each in a
+    // directory of its own under the system's temporary directory, all removed at the end. Not
+    // under `target/` and never right after a deletion: ext4's inode allocator scans past inodes
+    // deleted in the last seconds, and where cargo (or the previous fleet) had just deleted files
+    // the first analyze spent 2-7 s in the kernel (`find_get_block_common`, `recently_deleted`)
+    // instead of ~0.5 s, which measured the file system, not us (docs/performance.md).
+    let root = std::env::temp_dir().join(format!("image-factory-bench-{}", std::process::id()));
     let (mut first, mut rerun) = (Vec::new(), Vec::new());
-    for _ in 0..args.runs {
-        // A fresh fleet each time: the first analyze must write every state file.
+    let mut corpus = root.clone();
+    for run in 0..args.runs {
+        corpus = root.join(format!("run-{run}"));
         util::run(
             util::cargo()
                 .args([
@@ -216,9 +206,13 @@ fn fleet_rows(args: &Args, release: &Path) -> anyhow::Result<Vec<Row>> {
                 ])
                 .arg(&corpus),
         )?;
-        first.push(measure(&release.join("analyzer"), &analyze_args)?);
-        rerun.push(measure(&release.join("analyzer"), &analyze_args)?);
+        let analyze = analyze_args(&corpus);
+        let analyze: Vec<&str> = analyze.iter().map(String::as_str).collect();
+        first.push(measure(&release.join("analyzer"), &analyze)?);
+        rerun.push(measure(&release.join("analyzer"), &analyze)?);
     }
+    let factory_s = corpus.join("image-factory").to_string_lossy().into_owned();
+    let out_s = corpus.join("out.k8s.yaml").to_string_lossy().into_owned();
     let mut synth = Vec::new();
     for _ in 0..args.runs {
         synth.push(measure(
@@ -249,7 +243,7 @@ fn fleet_rows(args: &Args, release: &Path) -> anyhow::Result<Vec<Row>> {
     let synth_mb = synth.max_rss_kib.map(|k| k / 1024);
     let n = args.images;
 
-    Ok(vec![
+    let rows = vec![
         (
             format!("analyze, {n} images (state written)"),
             format!(
@@ -309,7 +303,28 @@ fn fleet_rows(args: &Args, release: &Path) -> anyhow::Result<Vec<Row>> {
                 None => "-",
             },
         ),
-    ])
+    ];
+    std::fs::remove_dir_all(&root).with_context(|| format!("cannot remove {}", root.display()))?;
+    Ok(rows)
+}
+
+/// The arguments of `analyzer analyze` on the generated fleet in `corpus`.
+fn analyze_args(corpus: &Path) -> Vec<String> {
+    let path = |p: &str| corpus.join(p).to_string_lossy().into_owned();
+    [
+        "analyze",
+        "--factory-dir",
+        &path("image-factory"),
+        "--source-root",
+        &path("sources"),
+        "--now",
+        "2026-01-01T00:00:00Z",
+        "--format",
+        "json",
+        "-q",
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 /// Bases observed moving before the `plan` benchmark: the ones with the most dependents.
