@@ -30,54 +30,74 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan(args, g),
         Command::Versions(args) => versions(args, g),
         Command::Enroll(args) => enroll(*args, g),
-        Command::Analyze(args) => args.state.load(true).and_then(|loaded| match loaded {
-            Ok((dir, run)) => finish(
-                factory::analyze(&dir, &args.options(run)),
-                g,
-                factory::AnalyzeReport::is_success,
-            ),
-            Err(outcome) => Ok(outcome),
-        }),
-        Command::Check(args) => args.state.load(false).and_then(|loaded| match loaded {
-            Ok((dir, watch)) => {
-                let bar = cli::progress_bar(g);
-                let result = factory::check(&dir, &args.options(watch), &mut |done, total| {
-                    bar.set_length(total as u64);
-                    bar.set_position(done as u64);
-                });
-                bar.finish_and_clear();
-                finish(result, g, factory::CheckReport::is_success)
-            }
-            Err(outcome) => Ok(outcome),
-        }),
-        Command::Observe(args) => args.state.load(false).and_then(|loaded| match loaded {
-            Ok((dir, watch)) => finish(
-                factory::observe(&dir, &args.options(watch)),
-                g,
-                factory::ObserveReport::is_success,
-            ),
-            Err(outcome) => Ok(outcome),
-        }),
-        Command::Trigger(args) => args.state.load(false).and_then(|loaded| match loaded {
-            Ok((dir, watch)) => finish(
-                factory::trigger(&dir, &args.options(watch)),
-                g,
-                factory::TriggerReport::is_success,
-            ),
-            Err(outcome) => Ok(outcome),
-        }),
-        Command::Emergency(args) => args.state.load(false).and_then(|loaded| match loaded {
-            // clap's group requires `--image` or `--base`.
-            Ok((dir, watch)) => match args.options(watch) {
-                Some(options) => finish(
-                    factory::emergency(&dir, &options),
+        Command::Analyze(args) => args
+            .state
+            .load(true)
+            .and_then(|loaded| match loaded {
+                Ok((dir, run)) => finish(
+                    factory::analyze(&dir, &args.options(run)),
                     g,
-                    factory::EmergencyReport::is_success,
+                    factory::AnalyzeReport::is_success,
                 ),
-                None => Ok(Outcome::ConfigError),
-            },
-            Err(outcome) => Ok(outcome),
-        }),
+                Err(outcome) => Ok(outcome),
+            })
+            .map_err(anyhow::Error::from),
+        Command::Check(args) => args
+            .state
+            .load(false)
+            .and_then(|loaded| match loaded {
+                Ok((dir, watch)) => {
+                    let bar = cli::progress_bar(g);
+                    let result = factory::check(&dir, &args.options(watch), &mut |done, total| {
+                        bar.set_length(total as u64);
+                        bar.set_position(done as u64);
+                    });
+                    bar.finish_and_clear();
+                    finish(result, g, factory::CheckReport::is_success)
+                }
+                Err(outcome) => Ok(outcome),
+            })
+            .map_err(anyhow::Error::from),
+        Command::Observe(args) => args
+            .state
+            .load(false)
+            .and_then(|loaded| match loaded {
+                Ok((dir, watch)) => finish(
+                    factory::observe(&dir, &args.options(watch)),
+                    g,
+                    factory::ObserveReport::is_success,
+                ),
+                Err(outcome) => Ok(outcome),
+            })
+            .map_err(anyhow::Error::from),
+        Command::Trigger(args) => args
+            .state
+            .load(false)
+            .and_then(|loaded| match loaded {
+                Ok((dir, watch)) => finish(
+                    factory::trigger(&dir, &args.options(watch)),
+                    g,
+                    factory::TriggerReport::is_success,
+                ),
+                Err(outcome) => Ok(outcome),
+            })
+            .map_err(anyhow::Error::from),
+        Command::Emergency(args) => args
+            .state
+            .load(false)
+            .and_then(|loaded| match loaded {
+                // clap's group requires `--image` or `--base`.
+                Ok((dir, watch)) => match args.options(watch) {
+                    Some(options) => finish(
+                        factory::emergency(&dir, &options),
+                        g,
+                        factory::EmergencyReport::is_success,
+                    ),
+                    None => Ok(Outcome::ConfigError),
+                },
+                Err(outcome) => Ok(outcome),
+            })
+            .map_err(anyhow::Error::from),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),
@@ -162,18 +182,18 @@ fn plan(args: PlanArgs, global: &Global) -> anyhow::Result<Outcome> {
         return Ok(Outcome::ConfigError);
     }
     let Some(reference) = &args.what_if else {
-        return finish(
+        return Ok(finish(
             factory::plan(&dir, now),
             global,
             factory::PlanReport::is_success,
-        );
+        )?);
     };
     let at = match &args.at {
         Some(at) => factory::Environment::from_process().clock(Some(at))?,
         None => now,
     };
     let report = factory::what_if(&dir, reference, at);
-    finish(report, global, factory::WhatIfReport::is_success)
+    Ok(finish(report, global, factory::WhatIfReport::is_success)?)
 }
 
 /// `analyzer versions`: the tags, newest version first; exit 1 when the registry failed.
@@ -202,7 +222,7 @@ fn enroll(args: EnrollArgs, global: &Global) -> anyhow::Result<Outcome> {
         return Ok(Outcome::ConfigError);
     }
     match factory::enroll(&dir, &args.options()) {
-        Ok(report) => finish(Ok(report), global, |_| true),
+        Ok(report) => Ok(finish(Ok(report), global, |_| true)?),
         Err(JobError::Enroll(err)) => {
             cli::write_stderr(&format!("{}error: {err}\n", err.render()), Level::Error);
             if global.format == Format::Json {

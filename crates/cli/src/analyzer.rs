@@ -148,7 +148,7 @@ impl StateArgs {
     pub fn load(
         &self,
         preload: bool,
-    ) -> anyhow::Result<Result<(FactoryDir, WatchOptions), Outcome>> {
+    ) -> Result<Result<(FactoryDir, WatchOptions), Outcome>, crate::Error> {
         let environment = factory::Environment::from_process();
         let now = environment.clock(self.now.as_deref());
         let lock_timeout = Duration::from_secs(self.lock_timeout);

@@ -138,10 +138,26 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
 }
 
 /// Writes pretty JSON and a newline to stdout.
-pub fn write_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub fn write_json(value: &impl serde::Serialize) -> Result<(), Error> {
     Ok(write_stdout(
         &(serde_json::to_string_pretty(value)? + "\n"),
     )?)
+}
+
+/// Why a command could not start or could not write its result. The binaries show the message
+/// and exit 2 (usage) or 1.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `--now` (or `SOURCE_DATE_EPOCH`) is not a time.
+    #[error(transparent)]
+    Clock(#[from] state::clock::ClockError),
+    /// The report could not be serialised.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// stdout could not be written.
+    #[error(transparent)]
+    Write(#[from] std::io::Error),
 }
 
 /// The weight of a text written to stderr, for `--log-format json`.
@@ -190,7 +206,7 @@ pub fn finish<R: serde::Serialize + std::fmt::Display>(
     result: Result<R, JobError>,
     global: &Global,
     success: impl Fn(&R) -> bool,
-) -> anyhow::Result<Outcome> {
+) -> Result<Outcome, Error> {
     let report = match result {
         Ok(report) => report,
         // The message is complete on its own (no cause chain: it would repeat).
