@@ -149,16 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             verdict(discovery >= 50.0),
         ));
     }
-    util::run(util::cargo().args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "analyzer",
-        "-p",
-        "synth-cli",
-    ]))?;
-    let release = util::target_dir().join("release");
+    let release = util::build_binaries("release")?;
     if wanted(Part::Fleet) {
         rows.extend(fleet_rows(&args, &release)?);
     }

@@ -187,19 +187,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         args.files.iter().map(|f| root.join(f)).collect()
     };
-    util::run(util::cargo().args([
-        "build",
-        "--locked",
-        "--quiet",
-        "-p",
-        "analyzer",
-        "-p",
-        "synth-cli",
-    ]))?;
-    let bin_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("debug");
+    let bin_dir = util::build_binaries("debug")?;
     let sandboxes = root.join("target/docs-run");
     let mut help = BTreeMap::new();
     let (mut ran, mut checked, mut failures) = (0, 0, Vec::new());

@@ -39,6 +39,18 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// Builds the `analyzer` and `synth` binaries (`profile`: `release` or `debug`) and returns the
+/// directory holding them (`CARGO_TARGET_DIR` honoured).
+pub fn build_binaries(profile: &str) -> anyhow::Result<PathBuf> {
+    let mut cargo = cargo();
+    cargo.args(["build", "--locked", "--quiet"]);
+    if profile == "release" {
+        cargo.arg("--release");
+    }
+    run(cargo.args(["-p", "analyzer", "-p", "synth-cli"]))?;
+    Ok(target_dir().join(profile))
+}
+
 fn describe(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();
     for arg in cmd.get_args() {
