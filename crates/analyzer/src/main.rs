@@ -11,7 +11,7 @@ use cli::analyzer::{
     BaseImagesArgs, Cli, Command, EnrollArgs, ParseRefArgs, PlanArgs, ValidateArgs, VersionsArgs,
 };
 use cli::{Format, Global, Level, Outcome, finish};
-use factory::{FactoryDir, JobError, ParsedRef};
+use factory::{FactoryDir, JobError, ParsedRef, WatchOptions};
 
 /// mimalloc: glibc's allocator took ~25% of a large run (ADR 0004).
 #[global_allocator]
@@ -30,74 +30,38 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan(args, g),
         Command::Versions(args) => versions(args, g),
         Command::Enroll(args) => enroll(*args, g),
-        Command::Analyze(args) => args
-            .state
-            .load(true)
-            .and_then(|loaded| match loaded {
-                Ok((dir, run)) => finish(
-                    factory::analyze(&dir, &args.options(run)),
+        Command::Analyze(args) => with_state(args.state.load(true), |dir, run| {
+            let report = factory::analyze(&dir, &args.options(run));
+            finish(report, g, factory::AnalyzeReport::is_success)
+        }),
+        Command::Check(args) => with_state(args.state.load(false), |dir, watch| {
+            let bar = cli::progress_bar(g);
+            let result = factory::check(&dir, &args.options(watch), &mut |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            });
+            bar.finish_and_clear();
+            finish(result, g, factory::CheckReport::is_success)
+        }),
+        Command::Observe(args) => with_state(args.state.load(false), |dir, watch| {
+            let report = factory::observe(&dir, &args.options(watch));
+            finish(report, g, factory::ObserveReport::is_success)
+        }),
+        Command::Trigger(args) => with_state(args.state.load(false), |dir, watch| {
+            let report = factory::trigger(&dir, &args.options(watch));
+            finish(report, g, factory::TriggerReport::is_success)
+        }),
+        Command::Emergency(args) => with_state(args.state.load(false), |dir, watch| {
+            // clap's group requires `--image` or `--base`.
+            match args.options(watch) {
+                Some(options) => finish(
+                    factory::emergency(&dir, &options),
                     g,
-                    factory::AnalyzeReport::is_success,
+                    factory::EmergencyReport::is_success,
                 ),
-                Err(outcome) => Ok(outcome),
-            })
-            .map_err(anyhow::Error::from),
-        Command::Check(args) => args
-            .state
-            .load(false)
-            .and_then(|loaded| match loaded {
-                Ok((dir, watch)) => {
-                    let bar = cli::progress_bar(g);
-                    let result = factory::check(&dir, &args.options(watch), &mut |done, total| {
-                        bar.set_length(total as u64);
-                        bar.set_position(done as u64);
-                    });
-                    bar.finish_and_clear();
-                    finish(result, g, factory::CheckReport::is_success)
-                }
-                Err(outcome) => Ok(outcome),
-            })
-            .map_err(anyhow::Error::from),
-        Command::Observe(args) => args
-            .state
-            .load(false)
-            .and_then(|loaded| match loaded {
-                Ok((dir, watch)) => finish(
-                    factory::observe(&dir, &args.options(watch)),
-                    g,
-                    factory::ObserveReport::is_success,
-                ),
-                Err(outcome) => Ok(outcome),
-            })
-            .map_err(anyhow::Error::from),
-        Command::Trigger(args) => args
-            .state
-            .load(false)
-            .and_then(|loaded| match loaded {
-                Ok((dir, watch)) => finish(
-                    factory::trigger(&dir, &args.options(watch)),
-                    g,
-                    factory::TriggerReport::is_success,
-                ),
-                Err(outcome) => Ok(outcome),
-            })
-            .map_err(anyhow::Error::from),
-        Command::Emergency(args) => args
-            .state
-            .load(false)
-            .and_then(|loaded| match loaded {
-                // clap's group requires `--image` or `--base`.
-                Ok((dir, watch)) => match args.options(watch) {
-                    Some(options) => finish(
-                        factory::emergency(&dir, &options),
-                        g,
-                        factory::EmergencyReport::is_success,
-                    ),
-                    None => Ok(Outcome::ConfigError),
-                },
-                Err(outcome) => Ok(outcome),
-            })
-            .map_err(anyhow::Error::from),
+                None => Ok(Outcome::ConfigError),
+            }
+        }),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome as u8),
@@ -111,6 +75,18 @@ fn main() -> ExitCode {
             })
         }
     }
+}
+
+/// A job that writes state: `job` on the factory dir [`cli::analyzer::StateArgs::load`] loaded,
+/// or the exit status after its configuration errors were shown.
+fn with_state(
+    loaded: Result<Result<(FactoryDir, WatchOptions), Outcome>, cli::Error>,
+    job: impl FnOnce(FactoryDir, WatchOptions) -> Result<Outcome, cli::Error>,
+) -> anyhow::Result<Outcome> {
+    Ok(match loaded? {
+        Ok((dir, watch)) => job(dir, watch)?,
+        Err(outcome) => outcome,
+    })
 }
 
 /// `analyzer parse-ref`: one JSON object (or text line) per reference; exit 1 if any is invalid.
