@@ -201,12 +201,7 @@ fn trigger_without_a_token_sends_nothing_and_an_unreachable_ci_is_recorded() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let yaml = fs::read_to_string(dir.join("factory.yaml")).unwrap();
-    fs::write(
-        dir.join("factory.yaml"),
-        format!("{yaml}ci:\n  githubApi: http://127.0.0.1:{port}\n"),
-    )
-    .unwrap();
+    testkit::github_api_at(dir, port);
     let out = analyzer(dir, &args, &[("GITHUB_TOKEN", "ghp-x")]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let state = fs::read_to_string(dir.join("state/images/node-base.yaml")).unwrap();

@@ -89,12 +89,7 @@ fn dispatch_record_hold_build_and_cascade() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     testkit::copy_tree(&testkit::workspace_root().join("image-factory"), dir);
-    let factory_yaml = fs::read_to_string(dir.join("factory.yaml")).unwrap();
-    fs::write(
-        dir.join("factory.yaml"),
-        format!("{factory_yaml}ci:\n  githubApi: http://127.0.0.1:{port}\n"),
-    )
-    .unwrap();
+    testkit::github_api_at(dir, port);
     // node-base pins its bases into the `base_images` input.
     let images = fs::read_to_string(dir.join("images.yaml")).unwrap();
     fs::write(
@@ -257,12 +252,7 @@ fn a_conflicting_push_keeps_both_changes_and_dispatches_once() {
     let bare = remote(tmp.path());
     let a = clone(&bare, &tmp.path().join("a"));
     let dir_a = a.join("image-factory");
-    let factory_yaml = fs::read_to_string(dir_a.join("factory.yaml")).unwrap();
-    fs::write(
-        dir_a.join("factory.yaml"),
-        format!("{factory_yaml}ci:\n  githubApi: http://127.0.0.1:{port}\n"),
-    )
-    .unwrap();
+    testkit::github_api_at(&dir_a, port);
     observe(&dir_a, "node-22-bookworm-slim", 'a', "2026-02-01T00:00:00Z");
     observe(&dir_a, "node-22-bookworm-slim", 'b', "2026-02-02T00:00:00Z");
     git(&a, &["add", "-A"]);

@@ -52,12 +52,7 @@ fn trigger_dispatches_the_generated_workflow_with_inputs_it_declares() {
     });
     let tmp = example();
     let dir = tmp.path();
-    let factory_yaml = fs::read_to_string(dir.join("factory.yaml")).unwrap();
-    fs::write(
-        dir.join("factory.yaml"),
-        format!("{factory_yaml}ci:\n  githubApi: http://127.0.0.1:{port}\n"),
-    )
-    .unwrap();
+    testkit::github_api_at(dir, port);
     // `reports` (no source.workflow) is rebuilt without a human for this test.
     let images = fs::read_to_string(dir.join("images.yaml")).unwrap();
     let images = images.replacen("  autoRebuild: false\n  priority: low\n", "", 1);

@@ -163,6 +163,18 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Points the factory dir's GitHub API at a 127.0.0.1 stand-in on `port` (appends `ci.githubApi`
+/// to its `factory.yaml`, which must not have a `ci` block yet).
+///
+/// # Panics
+/// When `factory.yaml` cannot be read or written.
+pub fn github_api_at(factory_dir: &Path, port: u16) {
+    let path = factory_dir.join("factory.yaml");
+    let yaml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let yaml = format!("{yaml}ci:\n  githubApi: http://127.0.0.1:{port}\n");
+    std::fs::write(&path, yaml).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
